@@ -1,0 +1,211 @@
+"""The assistant: question -> understanding -> hybrid retrieval -> grounded answer with citations.
+
+`Assistant.ask` is stateless per call (history comes in as earlier user turns) and thread-safe:
+shared parts are read-only after loading, and the embedder and tokenizer guard their engines.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from guro_jobs.extractive import Composition, ExtractiveAnswerer, compose_program_list, title_of
+from guro_jobs.models import Answer, RetrievedSection
+from guro_jobs.retrieval import FocusMatch, HybridRetriever, RetrievalResult, match_names
+from guro_jobs.understanding import QuestionInfo, analyse, is_list_question
+from ingestion.models import ParsedLine
+from knowledge.store import KnowledgeBase
+
+logger = logging.getLogger(__name__)
+
+EMPTY_HINT = (
+    "질문을 입력해 주세요. 예: \"청년도전지원사업 인센티브는 얼마인가요?\", \"50세 이상은 어떤 지원을 받을 수 있나요?\""
+)
+TRUNCATED_NOTICE = "질문이 너무 길어 앞부분 {limit}자만 사용했습니다."
+NOT_IN_PLAN = "죄송합니다. 「2023년 일자리 대책 세부계획」에는 이 질문에 대한 내용이 없습니다."
+INJECTION_REPLY = (
+    "이 도우미는 「2023년 일자리 대책 세부계획」에 나온 구로구 일자리 사업만 안내합니다. "
+    "설정이나 지시문은 알려드릴 수 없습니다."
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff]")
+# Question words that are not in the plan but ask nothing the plan lacks.
+GENERIC_NOUNS = frozenset(
+    ["얼마", "무엇", "뭐", "어디", "언제", "누구", "어떻", "신청", "가능", "혹시", "나이", "살", "돈", "월급", "알바", "경단녀", "요즘", "정도", "궁금", "질문", "내용", "설명", "정보", "자세", "혜택", "조건", "자격", "사람", "우리", "저", "제", "나", "거", "것", "때", "곳", "분", "번", "개", "명", "알", "말씀", "문의", "부탁", "요약", "정리", "종류", "목록", "참여", "지원금", "사업비", "how", "much", "what", "which", "who", "where", "when", "is", "are", "the", "a", "an", "of", "for", "in", "on", "to", "do", "does", "can", "i", "my", "me", "you", "your", "about", "tell", "please", "program", "programs", "support", "there", "any", "get", "receive", "much", "many"]
+)
+ENGLISH_STOP = frozenset(["how", "what", "which", "who", "where", "when", "is", "are", "was", "the", "a", "an", "of", "for", "in", "on", "to", "do", "does", "can", "i", "my", "me", "you"])
+
+
+class LLMAnswerer(Protocol):
+    """An optional LLM stage: answers from numbered context blocks, verified, else returns the fallback."""
+
+    name: str
+
+    def answer(self, question: str, history: list[str], blocks: list[list[ParsedLine]], fallback: Answer) -> Answer: ...
+
+    def status(self) -> str: ...
+
+
+@dataclass
+class Turn:
+    question: str
+    info: QuestionInfo
+    focus: list[FocusMatch]
+    carried: bool
+
+
+def clean_question(question: str, limit: int) -> tuple[str, list[str]]:
+    text = _CONTROL.sub(" ", question or "")
+    text = re.sub(r"\s+", " ", text).strip()
+    notices: list[str] = []
+    if len(text) > limit:
+        text = text[:limit]
+        notices.append(TRUNCATED_NOTICE.format(limit=limit))
+    return text, notices
+
+
+class Assistant:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        retriever: HybridRetriever,
+        top_k: int = 10,
+        max_question_chars: int = 1000,
+        llm: LLMAnswerer | None = None,
+        dense_floor: float = 0.80,
+    ) -> None:
+        self.kb = kb
+        self.retriever = retriever
+        self.extractive = ExtractiveAnswerer(kb)
+        self.top_k = top_k
+        self.max_question_chars = max_question_chars
+        self.llm = llm
+        self.dense_floor = dense_floor
+
+    # -- public -------------------------------------------------------------------------------------
+    def ask(self, question: str, history: list[str] | None = None) -> Answer:
+        started = time.perf_counter()
+        text, notices = clean_question(question, self.max_question_chars)
+        if not text:
+            return Answer(question=question or "", text=EMPTY_HINT, mode="hint", notices=notices, latency_ms=0.0)
+        answer = self._answer(text, [h for h in (history or []) if h and h.strip()])
+        answer.notices = notices + answer.notices
+        answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+        return answer
+
+    # -- steps --------------------------------------------------------------------------------------
+    def _understand(self, text: str, history: list[str]) -> Turn:
+        info = analyse(text)
+        focus = match_names(text, self.retriever.names)
+        carried = False
+        if not focus:
+            for previous in reversed(history):
+                previous_focus = match_names(previous, self.retriever.names)
+                if previous_focus:
+                    focus, carried = previous_focus, True
+                    break
+        return Turn(text, info, focus, carried)
+
+    def _answer(self, text: str, history: list[str]) -> Answer:
+        turn = self._understand(text, history)
+        info = turn.info
+        if info.injection:
+            return Answer(question=text, text=INJECTION_REPLY, abstained=True, mode="abstain", intent="injection")
+        result = self.retriever.retrieve(text if not turn.carried else f"{text} {turn.focus[0].title}", focus=turn.focus)
+        retrieved = self._sections(result)
+        own_focus = bool(turn.focus) and not turn.carried
+        if is_list_question(info, own_focus) and len(self.kb.catalog):
+            programs = self.kb.catalog.filter(age=info.age, age_range=info.age_range, groups=info.groups or None)
+            if programs:
+                listing = compose_program_list(programs, self.kb)
+                return self._finish(text, listing, retrieved, info, mode="catalog")
+        reason = self._abstain_reason(turn, result)
+        if reason:
+            logger.info("abstained on %r: %s", text, reason)
+            return Answer(
+                question=text,
+                text=NOT_IN_PLAN + self._suggestion_text(result, turn),
+                abstained=True,
+                retrieved=retrieved,
+                mode="abstain",
+                intent=info.primary_intent,
+                suggestions=self._suggestions(result) if self._related(turn, result) else [],
+            )
+        composition = self.extractive.compose(info, result)
+        if composition is None:
+            return Answer(question=text, text=NOT_IN_PLAN, abstained=True, retrieved=retrieved, mode="abstain")
+        answer = self._finish(text, composition, retrieved, info, mode="extractive")
+        if self.llm is not None:
+            blocks = self._context_blocks(result)
+            answer = self.llm.answer(text, history, blocks, answer)
+        return answer
+
+    def _finish(self, text: str, composition: Composition, retrieved: list[RetrievedSection], info: QuestionInfo, mode: str) -> Answer:
+        return Answer(
+            question=text,
+            text=composition.text,
+            citations=composition.citations,
+            retrieved=retrieved,
+            mode=mode,  # type: ignore[arg-type]
+            intent=info.primary_intent,
+            focus=composition.focus or None,
+        )
+
+    def _sections(self, result: RetrievalResult) -> list[RetrievedSection]:
+        seen: set[tuple[str, str]] = set()
+        out: list[RetrievedSection] = []
+        for item in result.ranked:
+            key = (item.chunk.document, item.chunk.label)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(
+                RetrievedSection(
+                    document=item.chunk.document,
+                    section=item.chunk.label,
+                    score=round(item.score, 4),
+                    chunk_id=item.chunk.id,
+                    page=item.chunk.page,
+                )
+            )
+            if len(out) >= max(self.top_k, 10):
+                break
+        return out
+
+    def _abstain_reason(self, turn: Turn, result: RetrievalResult) -> str | None:
+        if not result.ranked:
+            return "nothing retrieved"
+        unknown = [t for t in result.unknown_terms if t not in GENERIC_NOUNS and not t.isdigit()]
+        if unknown and not turn.focus:
+            return f"question words the plan never uses: {unknown}"
+        if unknown and turn.focus and not turn.info.intents:
+            return f"asks about {unknown} of a named program; the plan does not state it"
+        known = [t for t in result.terms if self.kb.bm25.known(t) and t.lower() not in ENGLISH_STOP]
+        if not turn.focus and not known and result.dense_top < self.dense_floor:
+            return f"no plan vocabulary and low similarity ({result.dense_top:.3f})"
+        return None
+
+    def _related(self, turn: Turn, result: RetrievalResult) -> bool:
+        """Offer nearest programs only when the question shares real vocabulary with the plan."""
+        return bool(turn.info.groups or turn.focus) or len([t for t in result.terms if self.kb.bm25.known(t)]) >= 2
+
+    def _suggestions(self, result: RetrievalResult, limit: int = 3) -> list[str]:
+        names: list[str] = []
+        for item in result.ranked:
+            name = title_of(item.chunk.section)
+            if name not in names:
+                names.append(name)
+            if len(names) >= limit:
+                break
+        return names
+
+    def _suggestion_text(self, result: RetrievalResult, turn: Turn) -> str:
+        if not self._related(turn, result):
+            return ""
+        names = self._suggestions(result)
+        return "\n대신 계획에 있는 가까운 사업을 안내해 드릴 수 있습니다: " + ", ".join(names) if names else ""
+
+    def _context_blocks(self, result: RetrievalResult, limit: int = 4) -> list[list[ParsedLine]]:
+        return [item.chunk.lines for item in result.ranked[:limit]]

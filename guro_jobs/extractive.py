@@ -1,0 +1,201 @@
+"""The grounded, extractive answerer: it selects the plan's own lines and composes them.
+
+It opens with the lines that carry the asked field (amount, eligibility, period, …), adds at most
+two supporting lines of the same section, and cites every line it shows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from guro_jobs.models import Citation, QuotedLine
+from guro_jobs.retrieval import Ranked, RetrievalResult
+from guro_jobs.understanding import AGE_TEXT, DATE, INTENT_FIELDS, MONEY, QuestionInfo
+from ingestion.models import ParsedLine, join_label
+from knowledge.catalog import Program
+from knowledge.store import KnowledgeBase
+
+_BULLET = re.compile(r"^\s*(?:[○◦·･•▸‣※]|-(?!\d))\s*")
+_GENERIC_HEADINGS = frozenset(
+    {"추진배경", "추진방향", "사업개요", "사업내용", "기대효과", "연차별 추진계획", "추진배경 및 현황", "소요예산", "사업예산"}
+)
+MAX_SUPPORTING = 2
+CANDIDATE_CHUNKS = 8
+
+
+@dataclass
+class Composition:
+    text: str
+    citations: list[Citation]
+    focus: str
+    lines: list[ParsedLine]
+
+
+def strip_bullet(text: str) -> str:
+    return _BULLET.sub("", text, count=1)
+
+
+def line_text(line: ParsedLine) -> str:
+    """How a line reads in an answer: the plan's words without the bullet; table rows with headers."""
+    return strip_bullet(line.display())
+
+
+def title_of(path: list[str]) -> str:
+    """The name of what a section is about: its deepest heading that names something."""
+    for heading in reversed(path[1:]):
+        if heading not in _GENERIC_HEADINGS:
+            return heading
+    return path[-1]
+
+
+def scope_of(path: list[str]) -> tuple[str, ...]:
+    """Lines of one program may be spread over several blocks of its task (사업개요, 연차별 추진계획)."""
+    return tuple(path[:2]) if path and path[0].startswith("Ⅳ") else tuple(path[:3])
+
+
+def cite(lines: list[ParsedLine], used: set[tuple[str, int]]) -> list[Citation]:
+    """One citation per section, quoting its lines in document order."""
+    by_section: dict[tuple[str, tuple[str, ...]], list[ParsedLine]] = defaultdict(list)
+    for line in lines:
+        by_section[(line.document, tuple(line.path))].append(line)
+    citations: list[Citation] = []
+    for (document, path), section_lines in by_section.items():
+        section_lines = sorted(section_lines, key=lambda ln: ln.start)
+        quoted = [
+            QuotedLine(text=ln.text, start=ln.start, end=ln.end, page=ln.page, used=(ln.document, ln.start) in used)
+            for ln in section_lines
+        ]
+        pages = [ln.page for ln in section_lines if ln.page is not None]
+        citations.append(
+            Citation(
+                document=document,
+                section=join_label(list(path)),
+                section_path=list(path),
+                quote="\n".join(q.text for q in quoted),
+                lines=quoted,
+                page=pages[0] if pages else None,
+                start=section_lines[0].start,
+                end=section_lines[-1].end,
+            )
+        )
+    return citations
+
+
+class ExtractiveAnswerer:
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self._token_cache: dict[str, frozenset[str]] = {}
+
+    def _tokens(self, text: str) -> frozenset[str]:
+        cached = self._token_cache.get(text)
+        if cached is None:
+            cached = frozenset(self.kb.tokenizer.tokens(text))
+            if len(self._token_cache) < 20000:
+                self._token_cache[text] = cached
+        return cached
+
+    def _idf(self, term: str) -> float:
+        return self.kb.bm25.idf.get(term, 0.0)
+
+    def _intent_score(self, line: ParsedLine, info: QuestionInfo) -> float:
+        best = 0.0
+        for rank, intent in enumerate(info.intents[:2]):
+            weight = 1.0 if rank == 0 else 0.6
+            score = 0.0
+            fields = INTENT_FIELDS.get(intent, ())
+            if line.field and (line.field in fields or any(line.field.endswith(f) for f in fields if len(f) >= 2)):
+                score = 2.0
+            elif intent == "amount" and MONEY.search(line.text):
+                score = 1.6
+            elif intent == "period" and DATE.search(line.text):
+                score = 1.0
+            elif intent == "eligibility" and AGE_TEXT.search(line.text):
+                score = 1.2
+            elif intent == "budget" and line.kind == "table" and line.context and "사업비" in (line.context or ""):
+                score = 2.0 if line.stub == "사업비" else 1.2
+            elif intent == "budget" and line.field == "세부사업":
+                score = 1.4
+            elif intent == "figure" and line.kind == "table":
+                score = 1.0
+            elif intent == "hours" and re.search(r"\d{1,2}:\d{2}", line.text):
+                score = 2.0
+            best = max(best, weight * score)
+        return best
+
+    def compose(self, info: QuestionInfo, result: RetrievalResult) -> Composition | None:
+        ranked: list[Ranked] = result.ranked[:CANDIDATE_CHUNKS]
+        if not ranked:
+            return None
+        top = ranked[0]
+        terms = [t for t in set(result.terms) if self._idf(t) > 0]
+        total_idf = sum(self._idf(t) for t in terms) or 1.0
+        scored: list[tuple[float, ParsedLine]] = []
+        for item in ranked:
+            chunk_weight = item.score / top.score if top.score > 0 else 0.0
+            for line in item.chunk.lines:
+                tokens = self._tokens(line.display())
+                overlap = sum(self._idf(t) for t in terms if t in tokens) / total_idf
+                score = chunk_weight + 2.0 * overlap + self._intent_score(line, info)
+                if len(line.text) < 6:
+                    score -= 1.0
+                scored.append((score, line))
+        if not scored:
+            return None
+        scored.sort(key=lambda pair: (-pair[0], pair[1].start))
+        # The best line decides the program; everything shown comes from that program's sections.
+        scope = scope_of(scored[0][1].path)
+        scored = [pair for pair in scored if scope_of(pair[1].path) == scope]
+        best_score, best_line = scored[0]
+        direct = [best_line]
+        for score, line in scored[1:]:
+            if len(direct) >= 2:
+                break
+            if score >= 0.85 * best_score and self._intent_score(line, info) > 0 and line.path == best_line.path:
+                direct.append(line)
+        supporting: list[ParsedLine] = []
+        for score, line in scored:
+            if len(supporting) >= MAX_SUPPORTING:
+                break
+            if line in direct or line.path != best_line.path or score < 0.6 * best_score:
+                continue
+            if any(line_text(line) == line_text(d) for d in direct):
+                continue
+            supporting.append(line)
+        direct.sort(key=lambda ln: ln.start)
+        supporting.sort(key=lambda ln: ln.start)
+        chosen = direct + supporting
+        header = title_of(best_line.path)
+        body = "\n".join(f"• {line_text(line)}" for line in chosen)
+        used = {(ln.document, ln.start) for ln in chosen}
+        return Composition(text=f"{header}\n{body}", citations=cite(chosen, used), focus=header, lines=chosen)
+
+
+def compose_program_list(programs: list[Program], kb: KnowledgeBase, limit: int = 8) -> Composition:
+    """A list answer from the catalog: each program with a one-line eligibility and support summary."""
+    shown = programs[:limit]
+    lines_out: list[str] = []
+    cited: list[ParsedLine] = []
+    for program in shown:
+        where = f"과제 {program.task_id}" if program.task_id else (program.table or "")
+        summary = program.summary()
+        lines_out.append(f"• {program.name} ({where})" + (f" — {summary}" if summary else ""))
+        sources = [f.source for f in (program.target, *program.support[:1]) if f is not None] or [program.span]
+        for source in sources:
+            cited.append(
+                ParsedLine(
+                    document=program.document,
+                    start=source.start,
+                    end=source.end,
+                    page=source.page,
+                    text=source.text,
+                    kind="field",
+                    path=program.section_path,
+                )
+            )
+    more = len(programs) - len(shown)
+    tail = f"\n외 {more}개 사업이 더 있습니다. '나에게 맞는 사업 찾기'에서 전체 목록을 볼 수 있습니다." if more > 0 else ""
+    text = f"조건에 맞는 사업 {len(programs)}개를 찾았습니다.\n" + "\n".join(lines_out) + tail
+    used = {(ln.document, ln.start) for ln in cited}
+    return Composition(text=text, citations=cite(cited, used), focus="", lines=cited)

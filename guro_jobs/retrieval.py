@@ -1,0 +1,277 @@
+"""Hybrid retrieval: Kiwi BM25 + e5 dense, fused by normalised weighted scores, with name focus.
+
+Program names are matched against the question with spacing ignored and one typo allowed, so
+`청년도전 지원사업` and `안심 일자리` find their sections; a matched (or, for a follow-up, carried)
+program boosts the chunks under its heading.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ingestion.models import Chunk, ParsedLine
+from knowledge.store import KnowledgeBase
+
+# Generic endings that do not identify a program: `청년도전지원사업` should match `청년도전지원`.
+_GENERIC_SUFFIXES = ("조성및운영", "및운영", "지원사업", "창출사업", "사업", "운영", "프로그램", "과정", "조성", "추진", "및")
+_NON_PROGRAM_BLOCKS = frozenset(
+    {"추진배경", "추진방향", "사업개요", "사업내용", "기대효과", "연차별추진계획", "추진배경및현황", "소요예산", "사업예산"}
+)
+_SPLIT = re.compile(r"[!‘’'\"“”&,·()\[\]]+")
+
+# English words residents may use, mapped to the plan's own words (the dense side carries the rest).
+GLOSSARY: dict[str, str] = {
+    "youth": "청년", "young": "청년", "middle-aged": "중장년", "middle": "중장년", "senior": "어르신", "seniors": "어르신",
+    "elderly": "노인", "older": "노인", "women": "여성", "woman": "여성", "female": "여성", "disabled": "장애인",
+    "disability": "장애인", "disabilities": "장애인", "startup": "창업", "start-up": "창업", "startups": "창업",
+    "incentive": "인센티브", "incentives": "인센티브", "allowance": "수당", "wage": "임금", "wages": "임금",
+    "salary": "보수", "pay": "보수", "hourly": "시급", "budget": "예산", "location": "위치", "located": "위치",
+    "address": "위치", "where": "위치", "hours": "운영시간", "open": "운영시간", "period": "기간", "duration": "기간",
+    "when": "기간", "eligible": "대상", "eligibility": "대상", "who": "대상", "target": "대상", "age": "세",
+    "challenge": "도전", "employment": "고용", "job": "일자리", "jobs": "일자리", "center": "센터", "centre": "센터",
+    "support": "지원", "program": "프로그램", "programs": "프로그램", "training": "교육", "education": "교육",
+    "company": "기업", "companies": "기업", "sme": "중소기업", "smes": "중소기업", "small": "중소기업",
+    "social": "사회적경제", "enterprise": "기업", "enterprises": "기업", "population": "인구", "rate": "률",
+    "safe": "안심", "safety": "안심", "workcation": "워케이션", "welfare": "복지", "export": "수출", "loan": "융자",
+    "loans": "융자", "fund": "자금", "funds": "자금", "interest": "금리", "intern": "인턴", "internship": "인턴",
+    "career": "경력", "reemployment": "재취업", "re-employment": "재취업", "security": "경비원", "guard": "경비원",
+    "guards": "경비원", "vocational": "직업", "school": "학교", "students": "학생", "student": "학생",
+    "certification": "인증", "certified": "인증", "marketing": "마케팅", "overseas": "해외", "academy": "사관학교",
+    "participants": "참여자", "people": "명", "many": "수", "number": "수", "target-number": "목표",
+    "goal": "목표", "goals": "목표", "employed": "취업자", "unemployment": "실업", "households": "세대",
+    "guro": "구로구", "district": "구로구", "space": "공간", "youth-space": "청년공간", "g-valley": "G밸리",
+}
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", "", text).lower()
+
+
+def _core(name: str) -> str:
+    """The distinctive part of a name: generic endings (사업, 조성 및 운영, …) stripped repeatedly."""
+    stripped = True
+    while stripped:
+        stripped = False
+        for suffix in _GENERIC_SUFFIXES:
+            if name.endswith(suffix) and len(name) - len(suffix) >= 4:
+                name = name[: -len(suffix)]
+                stripped = True
+                break
+    return name
+
+
+def _within_one_edit(a: str, b: str) -> bool:
+    """Levenshtein distance <= 1."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = j = edits = 0
+    while i < len(a) and j < len(b):
+        if a[i] == b[j]:
+            i += 1
+            j += 1
+            continue
+        edits += 1
+        if edits > 1:
+            return False
+        if len(a) == len(b):
+            i += 1
+        j += 1
+    return edits + (len(b) - j) + (len(a) - i) <= 1
+
+
+@dataclass(frozen=True)
+class NamedSection:
+    """A program-like heading: its squashed name fragments and the section path it heads."""
+
+    title: str
+    path: tuple[str, ...]
+    keys: tuple[str, ...]
+    row: int | None = None  # source line of a table row: the name heads that row, not the whole table
+
+
+@dataclass
+class FocusMatch:
+    path: tuple[str, ...]
+    title: str
+    exact: bool
+    row: int | None = None
+
+    def covers(self, chunk: Chunk) -> bool:
+        if self.row is not None:
+            return tuple(chunk.section) == self.path and chunk.start <= self.row <= chunk.end
+        return tuple(chunk.section[: len(self.path)]) == self.path
+
+
+def build_name_index(lines: list[ParsedLine]) -> list[NamedSection]:
+    """Names residents use for programs: task titles and their parts, program blocks, 【】, table rows."""
+    named: list[NamedSection] = []
+    for line in lines:
+        if line.kind == "heading" and len(line.path) >= 2:
+            title = line.value or ""
+            if squash(title) in _NON_PROGRAM_BLOCKS or title.startswith(("Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ")):
+                continue
+            title = re.sub(r"^\(\s*과제\s*[\d-]+\s*\)\s*", "", title)
+            title = re.sub(r"^\d+\.\s*", "", title)
+            fragments = [squash(f) for f in _SPLIT.split(title)]
+            keys = {squash(title), *fragments}
+            keys |= {_core(k) for k in list(keys)}
+            named.append(NamedSection(title, tuple(line.path), tuple(sorted(k for k in keys if len(k) >= 4))))
+        elif line.kind == "table" and line.field == "세부사업" and line.value:
+            name = squash(line.value)
+            keys = {name, _core(name)}
+            named.append(
+                NamedSection(line.value, tuple(line.path), tuple(sorted(k for k in keys if len(k) >= 4)), line.start)
+            )
+    return named
+
+
+def match_names(question: str, names: list[NamedSection]) -> list[FocusMatch]:
+    """Named sections the question mentions (spacing ignored, one typo allowed for longer names)."""
+    q = squash(question)
+    q_bigrams = {q[i : i + 2] for i in range(len(q) - 1)}
+    found: dict[tuple[tuple[str, ...], int | None], FocusMatch] = {}
+    best_len: dict[tuple[tuple[str, ...], int | None], int] = {}
+    for named in names:
+        for key in named.keys:
+            exact = key in q
+            fuzzy = False
+            if not exact and len(key) >= 5:
+                key_bigrams = {key[i : i + 2] for i in range(len(key) - 1)}
+                if len(key_bigrams & q_bigrams) >= len(key_bigrams) - 2:
+                    fuzzy = any(
+                        _within_one_edit(key, q[start : start + size])
+                        for size in (len(key) - 1, len(key), len(key) + 1)
+                        for start in range(0, max(0, len(q) - size) + 1)
+                    )
+            if exact or fuzzy:
+                score = len(key) + (1 if exact else 0)
+                slot = (named.path, named.row)
+                if score > best_len.get(slot, 0):
+                    best_len[slot] = score
+                    found[slot] = FocusMatch(named.path, named.title, exact, named.row)
+    if not found:
+        return []
+    # Keep the most specific matches: drop a match whose name is a part of a longer matched name.
+    top = max(best_len.values())
+    return [m for p, m in found.items() if best_len[p] >= min(top, 6)]
+
+
+@dataclass
+class Ranked:
+    chunk: Chunk
+    index: int
+    score: float
+    bm25: float
+    dense: float
+    focused: bool = False
+
+
+@dataclass
+class RetrievalResult:
+    ranked: list[Ranked]
+    terms: list[str]
+    unknown_terms: list[str]
+    focus: list[FocusMatch] = field(default_factory=list)
+    dense_top: float = 0.0
+    bm25_top: float = 0.0
+
+
+class HybridRetriever:
+    def __init__(self, kb: KnowledgeBase, bm25_weight: float, dense_weight: float, candidates: int) -> None:
+        self.kb = kb
+        self.bm25_weight = bm25_weight
+        self.dense_weight = dense_weight
+        self.candidates = candidates
+        all_lines = [line for chunk in kb.chunks for line in chunk.lines]
+        self.names = build_name_index(all_lines + kb_headings(kb))
+
+    def terms(self, question: str) -> list[str]:
+        tokens = self.kb.tokenizer.tokens(question)
+        out: list[str] = []
+        for token in tokens:
+            out.append(token)
+            if token.isascii() and (korean := GLOSSARY.get(token.lower())):
+                out.extend(self.kb.tokenizer.tokens(korean))
+        return out
+
+    def unknown_nouns(self, question: str) -> list[str]:
+        """Nouns and foreign words of the question that the indexed documents never use."""
+        unknown: list[str] = []
+        for word, tag in self.kb.tokenizer.tagged(question):
+            if tag not in ("NNG", "NNP", "SL", "SH") or self.kb.bm25.known(word):
+                continue
+            if tag == "SL" and word in GLOSSARY:
+                continue
+            unknown.append(word)
+        return unknown
+
+    def retrieve(
+        self,
+        question: str,
+        focus: list[FocusMatch] | None = None,
+        weights: tuple[float, float] | None = None,
+        limit: int | None = None,
+    ) -> RetrievalResult:
+        bm25_weight, dense_weight = weights or (self.bm25_weight, self.dense_weight)
+        terms = self.terms(question)
+        unknown = self.unknown_nouns(question)
+        keyword_hits = self.kb.keyword_search(terms, self.candidates) if bm25_weight > 0 else []
+        dense_hits = self.kb.dense_search(question, self.candidates) if dense_weight > 0 else []
+        bm25_max = max((s for _, s in keyword_hits), default=0.0)
+        dense_scores = [s for _, s in dense_hits]
+        dense_max = max(dense_scores, default=0.0)
+        dense_min = min(dense_scores, default=0.0)
+        combined: dict[int, list[float]] = {}
+        for index, score in keyword_hits:
+            combined.setdefault(index, [0.0, 0.0])[0] = score / bm25_max if bm25_max > 0 else 0.0
+        for index, score in dense_hits:
+            spread = dense_max - dense_min
+            combined.setdefault(index, [0.0, 0.0])[1] = (score - dense_min) / spread if spread > 1e-9 else 1.0
+        focus = focus or []
+        if focus:
+            # Chunks of a named program are candidates even when neither retriever ranked them.
+            for index, chunk in enumerate(self.kb.chunks):
+                if index not in combined and any(m.covers(chunk) for m in focus):
+                    combined[index] = [0.0, 0.0]
+        ranked: list[Ranked] = []
+        for index, (b, d) in combined.items():
+            chunk = self.kb.chunks[index]
+            focused = any(m.covers(chunk) for m in focus)
+            score = bm25_weight * b + dense_weight * d + (0.5 if focused else 0.0)
+            ranked.append(Ranked(chunk, index, score, b, d, focused))
+        ranked.sort(key=lambda r: r.score, reverse=True)
+        return RetrievalResult(
+            ranked=ranked[: limit or len(ranked)],
+            terms=terms,
+            unknown_terms=unknown,
+            focus=focus,
+            dense_top=dense_max,
+            bm25_top=bm25_max,
+        )
+
+
+def kb_headings(kb: KnowledgeBase) -> list[ParsedLine]:
+    """Heading lines are not stored in chunks; rebuild one per distinct section path for the name index."""
+    seen: set[tuple[str, ...]] = set()
+    out: list[ParsedLine] = []
+    for chunk in kb.chunks:
+        for depth in range(1, len(chunk.section) + 1):
+            path = tuple(chunk.section[:depth])
+            if path in seen:
+                continue
+            seen.add(path)
+            out.append(
+                ParsedLine(
+                    document=chunk.document,
+                    start=chunk.start,
+                    end=chunk.start,
+                    text=path[-1],
+                    kind="heading",
+                    path=list(path),
+                    value=path[-1],
+                )
+            )
+    return out

@@ -1,0 +1,122 @@
+"""What a question asks: its intents (amount, eligibility, …), ages, target groups, and red flags."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# Intent cues in residents' words (Korean and English); a question may carry several.
+INTENT_CUES: dict[str, tuple[str, ...]] = {
+    "amount": ("얼마", "금액", "수당", "지원금", "인센티브", "월급", "임금", "보수", "급여", "시급", "만원", "돈",
+               "지원액", "받을 수 있는 돈", "혜택", "how much", "amount", "allowance", "incentive", "wage", "pay", "salary"),
+    "eligibility": ("대상", "자격", "누가", "누구", "나이", "몇 살", "몇살", "연령", "조건", "요건", "기준", "소득",
+                    "재산", "참여할 수", "신청할 수", "해당", "받을 수 있", "who", "eligib", "age", "qualif"),
+    "period": ("기간", "언제", "몇 월", "몇월", "일정", "날짜", "기한", "몇 개월", "몇개월", "얼마 동안", "얼마동안",
+               "when", "period", "how long", "duration", "until"),
+    "location": ("어디", "위치", "주소", "장소", "찾아가", "where", "address", "location", "located"),
+    "hours": ("운영시간", "몇 시", "몇시", "영업시간", "시간에", "open", "hours"),
+    "budget": ("예산", "사업비", "국비", "구비", "시비", "재원", "budget", "funding"),
+    "figure": ("몇 명", "몇명", "인구", "비율", "목표", "실적", "고용률", "취업자", "통계", "몇 개", "몇개", "인원",
+               "규모", "how many", "rate", "number of", "population", "target"),
+    "howto": ("신청", "방법", "절차", "어떻게", "접수", "모집", "apply", "how to", "how do", "procedure", "sign up"),
+    "list": ("어떤 지원", "어떤 사업", "어떤 프로그램", "어떤 일자리", "무슨 지원", "무슨 사업", "무슨 프로그램", "뭐가 있",
+             "뭐 있", "뭐있", "목록", "종류", "사업들", "프로그램들", "what programs", "which programs",
+             "what support", "list", "있나요", "있어요", "있을까"),
+}
+# Field labels (spacing removed) that carry each intent's answer.
+INTENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "amount": ("지원내용", "인센티브", "보수", "임금", "지원기준", "지원규모", "지원사항", "교육수당", "참여자", "기업", "청년",
+               "지원금액", "대출금리"),
+    "eligibility": ("대상", "사업대상", "참여대상", "지원대상", "운영대상", "이용대상", "선정기준", "공고대상", "교육대상",
+                    "설문대상", "모집대상"),
+    "period": ("사업기간", "기간", "지원기간", "위탁기간", "사용기간", "인증기간", "교육기간", "조사기간", "지원시기",
+               "시간적범위", "모집공고"),
+    "location": ("위치", "장소및규모", "운영장소", "장소", "조성위치"),
+    "hours": ("운영시간",),
+    "budget": ("소요예산", "사업예산", "예산"),
+    "howto": ("추진절차", "추진방법", "지원방법", "운영방법", "추진체계", "모집공고", "사업수행기관", "추진방식", "운영방식"),
+    "figure": ("2023년목표", "규모", "사업규모"),
+}
+MONEY = re.compile(r"\d[\d,.]*\s*(?:억\s*)?(?:원|만원|천원|백만원|억원)|\d+\s*만\s*원")
+DATE = re.compile(r"\d{4}\s*\.\s*\d{1,2}|\d{1,2}\s*월|\d{4}년|\d+\s*개월|\d+\s*년간")
+AGE_TEXT = re.compile(r"\d{2}\s*세")
+
+INJECTION = re.compile(
+    r"(ignore|disregard|forget)\s+(all\s+)?(your|the|previous|prior|above)|system\s*prompt|your\s+(prompt|instructions)"
+    r"|jailbreak|developer\s+mode|프롬프트|시스템\s*메시지|(지시|명령|규칙|지침)\S*\s*(을|를)?\s*(모두\s*)?(무시|잊어)"
+    r"|역할\s*(을|를)?\s*(바꿔|무시)|너의\s*(설정|지시)",
+    re.IGNORECASE,
+)
+
+GROUP_CUES: dict[str, tuple[str, ...]] = {
+    "청년": ("청년", "20대", "30대", "대학생", "young", "youth"),
+    "중장년": ("중장년", "40대", "50대", "4050", "퇴직", "middle"),
+    "신중년": ("신중년", "5060"),
+    "노인·어르신": ("노인", "어르신", "65세", "70대", "60대", "시니어", "고령", "elderly", "senior"),
+    "여성·경력단절여성": ("여성", "경력단절", "경단녀", "경력보유", "주부", "엄마", "women", "woman"),
+    "장애인": ("장애", "disab"),
+    "저소득·수급자·차상위": ("저소득", "수급자", "차상위", "기초생활", "취약계층", "low-income", "low income"),
+    "특성화고·학생": ("특성화고", "고등학생", "학생", "초중고", "청소년", "student"),
+    "중소기업·재직자": ("중소기업", "재직자", "직장인", "회사원", "사업주", "기업", "sme", "employee"),
+    "사회적기업": ("사회적기업", "사회적경제", "협동조합", "마을기업", "social enterprise"),
+    "외국인": ("외국인", "foreigner", "immigrant"),
+}
+
+
+@dataclass
+class QuestionInfo:
+    text: str
+    intents: list[str] = field(default_factory=list)
+    age: int | None = None
+    age_range: tuple[int, int] | None = None
+    groups: list[str] = field(default_factory=list)
+    injection: bool = False
+    has_korean: bool = True
+
+    @property
+    def primary_intent(self) -> str | None:
+        return self.intents[0] if self.intents else None
+
+
+def _has_cue(text: str, cue: str) -> bool:
+    if cue.isascii():
+        return re.search(rf"(?<![a-z]){re.escape(cue)}", text) is not None
+    return cue in text
+
+
+def analyse(question: str) -> QuestionInfo:
+    text = question.strip()
+    lower = text.lower()
+    info = QuestionInfo(text=text)
+    info.has_korean = bool(re.search(r"[\uac00-\ud7a3]", text))
+    info.injection = bool(INJECTION.search(text))
+    for intent, cues in INTENT_CUES.items():
+        if any(_has_cue(lower, cue) for cue in cues):
+            info.intents.append(intent)
+    # "몇 명" style figures outrank a generic "대상" cue; "얼마" outranks both.
+    order = ["amount", "location", "hours", "period", "budget", "eligibility", "howto", "figure", "list"]
+    info.intents.sort(key=order.index)
+    if m := re.search(r"(\d)0\s*대", text):
+        decade = int(m.group(1)) * 10
+        info.age_range = (decade, decade + 9)
+    elif m := re.search(r"(?:만\s*)?(\d{2})\s*(?:세|살)\s*(이상|넘|부터|이후)?", text):
+        age = int(m.group(1))
+        if m.group(2):
+            info.age_range = (age, 120)
+        else:
+            info.age = age
+    for group, cues in GROUP_CUES.items():
+        if any(_has_cue(lower, cue) for cue in cues):
+            info.groups.append(group)
+    return info
+
+
+def is_list_question(info: QuestionInfo, named_program: bool) -> bool:
+    """'50세 이상은 어떤 지원?' / '장애인 일자리 사업은?': a list assembled from many programs."""
+    if named_program:
+        return False
+    if "list" in info.intents:
+        return bool(info.groups or info.age is not None or info.age_range) or info.primary_intent == "list"
+    asks_about_group = bool(info.groups or info.age is not None or info.age_range)
+    generic = re.search(r"(사업|프로그램|일자리|지원)\s*(은|는|이|가)?\s*\??$", info.text.strip())
+    return asks_about_group and bool(generic) and not (set(info.intents) - {"eligibility", "list"})
