@@ -30,6 +30,9 @@ INJECTION_REPLY = (
     "이 도우미는 「2023년 일자리 대책 세부계획」에 나온 구로구 일자리 사업만 안내합니다. "
     "설정이나 지시문은 알려드릴 수 없습니다."
 )
+FIELD_NOT_STATED = "「2023년 일자리 대책 세부계획」에는 {program}의 {field}이(가) 나와 있지 않습니다."
+SPECIFIC_INTENTS = frozenset({"hours", "location", "amount", "period"})
+FIELD_NAMES = {"hours": "운영시간", "location": "위치", "amount": "지원 금액", "period": "기간"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff]")
 # Question words that are not in the plan but ask nothing the plan lacks.
 GENERIC_NOUNS = frozenset(
@@ -136,6 +139,20 @@ class Assistant:
         composition = self.extractive.compose(info, result)
         if composition is None:
             return Answer(question=text, text=NOT_IN_PLAN, abstained=True, retrieved=retrieved, mode="abstain")
+        if info.primary_intent in SPECIFIC_INTENTS and turn.focus and not composition.answers_intent:
+            # A named program, a specific field asked (hours, address, amount, dates), and no line of the
+            # program states it: say so instead of showing other lines as the answer.
+            logger.info("abstained on %r: %s not stated for %s", text, info.primary_intent, composition.focus)
+            return Answer(
+                question=text,
+                text=FIELD_NOT_STATED.format(program=composition.focus, field=FIELD_NAMES[info.primary_intent]),
+                abstained=True,
+                retrieved=retrieved,
+                mode="abstain",
+                intent=info.primary_intent,
+                suggestions=[composition.focus],
+                focus=composition.focus,
+            )
         answer = self._finish(text, composition, retrieved, info, mode="extractive")
         if self.llm is not None:
             blocks = self._context_blocks(result)
@@ -178,6 +195,10 @@ class Assistant:
         if not result.ranked:
             return "nothing retrieved"
         unknown = [t for t in result.unknown_terms if t not in GENERIC_NOUNS and not t.isdigit()]
+        if not turn.info.has_korean:
+            # English: the plan has no English words, so unknown words say little; the glossary and
+            # the dense side decide whether the question is about the plan at all.
+            unknown = []
         if unknown and not turn.focus:
             return f"question words the plan never uses: {unknown}"
         if unknown and turn.focus and not turn.info.intents:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from guro_jobs.models import Citation, QuotedLine
 from guro_jobs.retrieval import Ranked, RetrievalResult
-from guro_jobs.understanding import AGE_TEXT, DATE, INTENT_FIELDS, MONEY, QuestionInfo
+from guro_jobs.understanding import AGE_TEXT, DATE, FIGURE, INTENT_FIELDS, MONEY, QuestionInfo
 from ingestion.models import ParsedLine, join_label
 from knowledge.catalog import Program
 from knowledge.store import KnowledgeBase
@@ -31,6 +31,7 @@ class Composition:
     citations: list[Citation]
     focus: str
     lines: list[ParsedLine]
+    answers_intent: bool = True
 
 
 def strip_bullet(text: str) -> str:
@@ -117,7 +118,7 @@ class ExtractiveAnswerer:
                 score = 2.0 if line.stub == "사업비" else 1.2
             elif intent == "budget" and line.field == "세부사업":
                 score = 1.4
-            elif intent == "figure" and line.kind == "table":
+            elif intent == "figure" and (line.kind == "table" or FIGURE.search(line.text)):
                 score = 1.0
             elif intent == "hours" and re.search(r"\d{1,2}:\d{2}", line.text):
                 score = 2.0
@@ -134,10 +135,18 @@ class ExtractiveAnswerer:
         scored: list[tuple[float, ParsedLine]] = []
         for item in ranked:
             chunk_weight = item.score / top.score if top.score > 0 else 0.0
+            # Words of the question found in the line count fully; in the line's heading path, half.
+            label_tokens = self._tokens(" ".join(item.chunk.section[1:]))
             for line in item.chunk.lines:
                 tokens = self._tokens(line.display())
-                overlap = sum(self._idf(t) for t in terms if t in tokens) / total_idf
-                score = chunk_weight + 2.0 * overlap + self._intent_score(line, info)
+                overlap = sum(
+                    self._idf(t) * (1.0 if t in tokens else 0.5 if t in label_tokens else 0.0) for t in terms
+                ) / total_idf
+                # The asked field counts in proportion to how relevant the line's chunk is: an amount
+                # line of an unrelated program must not outrank the right program's lines.
+                score = 2.0 * chunk_weight + 2.0 * overlap + 1.5 * chunk_weight * self._intent_score(line, info)
+                if item.focused:
+                    score += 1.0
                 if len(line.text) < 6:
                     score -= 1.0
                 scored.append((score, line))
@@ -169,7 +178,13 @@ class ExtractiveAnswerer:
         header = title_of(best_line.path)
         body = "\n".join(f"• {line_text(line)}" for line in chosen)
         used = {(ln.document, ln.start) for ln in chosen}
-        return Composition(text=f"{header}\n{body}", citations=cite(chosen, used), focus=header, lines=chosen)
+        return Composition(
+            text=f"{header}\n{body}",
+            citations=cite(chosen, used),
+            focus=header,
+            lines=chosen,
+            answers_intent=any(self._intent_score(line, info) > 0 for line in direct),
+        )
 
 
 def compose_program_list(programs: list[Program], kb: KnowledgeBase, limit: int = 8) -> Composition:

@@ -49,6 +49,8 @@ _WORD = re.compile(r"[가-힣A-Za-z]{2,}")
 _UNIT_NOTE = re.compile(r"단위\s*[:：]\s*([^)\]|]+)")
 # Units a bare table count may be read with; money units must match the table's unit note.
 COUNT_UNITS = frozenset({"명", "개", "곳", "건", "회"})
+# "2023년 1월" and "2023. 1월" are the same month; compare them in the plan's own "2023. 1월" form.
+_YEAR_MONTH = re.compile(r"(\d{4})\s*년\s*(\d{1,2})\s*월")
 _TAGS = re.compile(r"</?\s*(?:참고자료|질문|이전 질문)\s*>")
 
 Problem = Literal["timeout", "unreachable", "failed"]
@@ -63,6 +65,10 @@ def load_prompt(name: str, prompts_dir: Path = PROMPTS_DIR) -> str:
 def _compact(text: str) -> str:
     """Whitespace and thousands separators removed: how numbers are compared."""
     return _THOUSANDS.sub("", re.sub(r"\s+", "", text))
+
+
+def _year_month(text: str) -> str:
+    return _YEAR_MONTH.sub(r"\1. \2월", text)
 
 
 def _caption(line: ParsedLine) -> str | None:
@@ -96,12 +102,18 @@ def block_text(number: int, lines: list[ParsedLine]) -> str:
     )
 
 
-def build_messages(question: str, history: list[str], blocks: list[list[ParsedLine]]) -> list[tuple[str, str]]:
+def build_messages(
+    question: str, history: list[str], blocks: list[list[ParsedLine]]
+) -> list[tuple[str, str]]:
     """System rules, then one user message: the numbered blocks, earlier questions and the question."""
     context = "\n\n".join(block_text(n, lines) for n, lines in enumerate(blocks, start=1) if lines)
     turns = [_TAGS.sub(" ", h).strip()[:MAX_HISTORY_CHARS] for h in history[-MAX_HISTORY_TURNS:]]
-    followup = load_prompt("followup").format(turns="\n".join(f"- {t}" for t in turns)) + "\n\n" if turns else ""
-    user = load_prompt("question").format(context=context, followup=followup, question=_TAGS.sub(" ", question))
+    followup = (
+        load_prompt("followup").format(turns="\n".join(f"- {t}" for t in turns)) + "\n\n" if turns else ""
+    )
+    user = load_prompt("question").format(
+        context=context, followup=followup, question=_TAGS.sub(" ", question)
+    )
     return [("system", load_prompt("system")), ("human", user)]
 
 
@@ -131,8 +143,11 @@ def cited_blocks(reply: str) -> list[int]:
 
 def number_claims(reply: str) -> list[tuple[str, str, str]]:
     """Numbers the reply states, compacted: (claim as written, number, unit or "")."""
-    text = _LIST_MARKER.sub("", _MARKER.sub(" ", reply))
-    return [(_compact(m.group(0)), _compact(m.group(1)), _compact(m.group(2) or "")) for m in _CLAIM.finditer(text)]
+    text = _year_month(_LIST_MARKER.sub("", _MARKER.sub(" ", reply)))
+    return [
+        (_compact(m.group(0)), _compact(m.group(1)), _compact(m.group(2) or ""))
+        for m in _CLAIM.finditer(text)
+    ]
 
 
 def _numbers_in(text: str) -> set[str]:
@@ -156,7 +171,7 @@ class Evidence:
 
     @classmethod
     def of(cls, blocks: list[tuple[int, list[ParsedLine]]]) -> Evidence:
-        text = "\n".join(block_text(n, lines) for n, lines in blocks)
+        text = _year_month("\n".join(block_text(n, lines) for n, lines in blocks))
         rows = [line for _, lines in blocks for line in lines if line.kind == "table"]
         units = {
             _compact(unit)
@@ -214,7 +229,9 @@ def _line_used(line: ParsedLine, reply_compact: str, claims: Iterable[str]) -> b
     return hits >= 2 and hits >= 0.5 * len(words)
 
 
-def citations_for(reply: str, blocks: list[list[ParsedLine]], verification: Verification) -> tuple[list[Citation], str]:
+def citations_for(
+    reply: str, blocks: list[list[ParsedLine]], verification: Verification
+) -> tuple[list[Citation], str]:
     """Citations of the cited blocks (used lines marked) and the reply with [n] renumbered to match them."""
     reply_compact = _compact(reply)
     lines: list[ParsedLine] = []
@@ -231,7 +248,9 @@ def citations_for(reply: str, blocks: list[list[ParsedLine]], verification: Veri
             used.update((ln.document, ln.start) for ln in block)
     citations = cite(lines, used)
     index = {(c.document, c.section): i for i, c in enumerate(citations, start=1)}
-    renumber = {n: index[(blocks[n - 1][0].document, join_label(blocks[n - 1][0].path))] for n in verification.cited}
+    renumber = {
+        n: index[(blocks[n - 1][0].document, join_label(blocks[n - 1][0].path))] for n in verification.cited
+    }
 
     def replace(match: re.Match[str]) -> str:
         targets = dict.fromkeys(renumber[int(p)] for p in match.group(1).split(","))
@@ -268,7 +287,11 @@ def classify_error(error: BaseException) -> Problem:
     return "failed"
 
 
-NOTICES: dict[Problem, str] = {"timeout": NOTICE_TIMEOUT, "unreachable": NOTICE_UNREACHABLE, "failed": NOTICE_FAILED}
+NOTICES: dict[Problem, str] = {
+    "timeout": NOTICE_TIMEOUT,
+    "unreachable": NOTICE_UNREACHABLE,
+    "failed": NOTICE_FAILED,
+}
 
 
 def _with_notice(fallback: Answer, notice: str) -> Answer:
@@ -284,7 +307,9 @@ class ChatModelAnswerer:
         self.probe_url = probe_url
         self.name = f"{settings.provider}:{settings.model}"
 
-    def answer(self, question: str, history: list[str], blocks: list[list[ParsedLine]], fallback: Answer) -> Answer:
+    def answer(
+        self, question: str, history: list[str], blocks: list[list[ParsedLine]], fallback: Answer
+    ) -> Answer:
         """The verified LLM answer, or the extractive `fallback` with a notice saying why."""
         blocks = [b for b in blocks if b]
         if not blocks:
@@ -295,7 +320,9 @@ class ChatModelAnswerer:
             reply = self.chat_model.invoke(messages)
         except Exception as error:
             problem = classify_error(error)
-            logger.warning("LLM call to %s failed (%s): %s: %s", self.name, problem, type(error).__name__, error)
+            logger.warning(
+                "LLM call to %s failed (%s): %s: %s", self.name, problem, type(error).__name__, error
+            )
             return _with_notice(fallback, NOTICES[problem])
         text = reply.content if isinstance(reply.content, str) else str(reply.content)
         text = text.strip()

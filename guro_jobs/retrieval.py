@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ingestion.models import Chunk, ParsedLine
+from guro_jobs.understanding import SYNONYMS
 from knowledge.store import KnowledgeBase
 
 # Generic endings that do not identify a program: `청년도전지원사업` should match `청년도전지원`.
@@ -40,7 +42,18 @@ GLOSSARY: dict[str, str] = {
     "certification": "인증", "certified": "인증", "marketing": "마케팅", "overseas": "해외", "academy": "사관학교",
     "participants": "참여자", "people": "명", "many": "수", "number": "수", "target-number": "목표",
     "goal": "목표", "goals": "목표", "employed": "취업자", "unemployment": "실업", "households": "세대",
-    "guro": "구로구", "district": "구로구", "space": "공간", "youth-space": "청년공간", "g-valley": "G밸리",
+    "guro": "구로구", "district": "구로구", "space": "공간", "g-valley": "G밸리", "valley": "G밸리",
+    "households": "세대수", "household": "세대수", "insurance": "고용보험 피보험자", "insured": "피보험자",
+    "businesses": "사업체", "business": "사업체", "employees": "종사자", "workers": "근로자", "worker": "근로자",
+    "medical": "의료기기", "device": "의료기기", "devices": "의료기기", "labor": "인건비", "costs": "인건비",
+    "cost": "인건비", "percent": "%", "users": "이용자", "user": "이용자", "eroom": "청년이룸", "iroom": "청년이룸",
+    "mandatory": "법정", "hours-of": "시간", "marketing-support": "마케팅", "financing": "자금", "finance": "자금",
+    "unemployed": "미취업", "employment-rate": "고용률", "create": "창출", "created": "창출", "aim": "목표",
+    "residents": "구민", "foreign": "외국인", "foreigners": "외국인", "export-consultation": "수출상담회",
+    "consultation": "상담", "counseling": "상담", "mentoring": "멘토링", "fair": "박람회", "fairs": "박람회",
+    "subsidy": "지원금", "subsidies": "지원금", "savings": "저축", "account": "계좌", "accounts": "계좌",
+    "construction": "공사장", "childcare": "어린이집", "daycare": "어린이집", "vision": "비전", "strategy": "전략",
+    "strategies": "전략", "tasks": "과제", "task": "과제",
 }
 
 
@@ -82,6 +95,24 @@ def _within_one_edit(a: str, b: str) -> bool:
     return edits + (len(b) - j) + (len(a) - i) <= 1
 
 
+@lru_cache(maxsize=8192)
+def _bigrams(text: str) -> frozenset[str]:
+    return frozenset(text[i : i + 2] for i in range(len(text) - 1))
+
+
+def _longest_common_substring(a: str, b: str) -> int:
+    best = 0
+    previous = [0] * (len(b) + 1)
+    for ca in a:
+        current = [0] * (len(b) + 1)
+        for j, cb in enumerate(b, start=1):
+            if ca == cb:
+                current[j] = previous[j - 1] + 1
+                best = max(best, current[j])
+        previous = current
+    return best
+
+
 @dataclass(frozen=True)
 class NamedSection:
     """A program-like heading: its squashed name fragments and the section path it heads."""
@@ -121,7 +152,8 @@ def build_name_index(lines: list[ParsedLine]) -> list[NamedSection]:
             named.append(NamedSection(title, tuple(line.path), tuple(sorted(k for k in keys if len(k) >= 4))))
         elif line.kind == "table" and line.field == "세부사업" and line.value:
             name = squash(line.value)
-            keys = {name, _core(name)}
+            keys = {name, *(squash(f) for f in _SPLIT.split(line.value))}
+            keys |= {_core(k) for k in list(keys)}
             named.append(
                 NamedSection(line.value, tuple(line.path), tuple(sorted(k for k in keys if len(k) >= 4)), line.start)
             )
@@ -137,17 +169,23 @@ def match_names(question: str, names: list[NamedSection]) -> list[FocusMatch]:
     for named in names:
         for key in named.keys:
             exact = key in q
-            fuzzy = False
+            score = len(key) + 1 if exact else 0
             if not exact and len(key) >= 5:
-                key_bigrams = {key[i : i + 2] for i in range(len(key) - 1)}
-                if len(key_bigrams & q_bigrams) >= len(key_bigrams) - 2:
+                key_bigrams = _bigrams(key)
+                shared = len(key_bigrams & q_bigrams)
+                if len(key) >= 6 and shared >= 4 and shared >= 0.6 * len(key_bigrams):
+                    # Most of a long name, e.g. `경비원취업교육` for `중장년경비원취업교육`.
+                    common = _longest_common_substring(key, q)
+                    if common >= max(5, int(0.7 * len(key) + 0.5)):
+                        score = common
+                if not score and shared >= len(key_bigrams) - 2:
                     fuzzy = any(
                         _within_one_edit(key, q[start : start + size])
                         for size in (len(key) - 1, len(key), len(key) + 1)
                         for start in range(0, max(0, len(q) - size) + 1)
                     )
-            if exact or fuzzy:
-                score = len(key) + (1 if exact else 0)
+                    score = len(key) - 1 if fuzzy else 0
+            if score:
                 slot = (named.path, named.row)
                 if score > best_len.get(slot, 0):
                     best_len[slot] = score
@@ -187,14 +225,17 @@ class HybridRetriever:
         self.candidates = candidates
         all_lines = [line for chunk in kb.chunks for line in chunk.lines]
         self.names = build_name_index(all_lines + kb_headings(kb))
+        self.squashed_text = squash(" ".join(line.text for line in all_lines) + " ".join(c.label for c in kb.chunks))
 
     def terms(self, question: str) -> list[str]:
+        """BM25 terms: Kiwi content words plus the plan's words for English and colloquial ones."""
         tokens = self.kb.tokenizer.tokens(question)
         out: list[str] = []
         for token in tokens:
             out.append(token)
-            if token.isascii() and (korean := GLOSSARY.get(token.lower())):
-                out.extend(self.kb.tokenizer.tokens(korean))
+            expansion = GLOSSARY.get(token.lower()) if token.isascii() else SYNONYMS.get(token)
+            if expansion:
+                out.extend(self.kb.tokenizer.tokens(expansion))
         return out
 
     def unknown_nouns(self, question: str) -> list[str]:
@@ -203,9 +244,15 @@ class HybridRetriever:
         for word, tag in self.kb.tokenizer.tagged(question):
             if tag not in ("NNG", "NNP", "SL", "SH") or self.kb.bm25.known(word):
                 continue
-            if tag == "SL" and word in GLOSSARY:
+            if (tag == "SL" and word in GLOSSARY) or word in SYNONYMS:
                 continue
             unknown.append(word)
+        # Compounds written as one word (`실업급여`) whose parts the plan uses but never together.
+        for word in question.split():
+            nouns = [form for form, tag in self.kb.tokenizer.morphemes(word) if tag in ("NNG", "NNP")]
+            compound = "".join(nouns)
+            if len(nouns) >= 2 and len(compound) >= 4 and compound in squash(word) and compound not in self.squashed_text:
+                unknown.append(compound)
         return unknown
 
     def retrieve(

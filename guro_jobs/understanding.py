@@ -7,21 +7,26 @@ from dataclasses import dataclass, field
 
 # Intent cues in residents' words (Korean and English); a question may carry several.
 INTENT_CUES: dict[str, tuple[str, ...]] = {
-    "amount": ("얼마", "금액", "수당", "지원금", "인센티브", "월급", "임금", "보수", "급여", "시급", "만원", "돈",
-               "지원액", "받을 수 있는 돈", "혜택", "how much", "amount", "allowance", "incentive", "wage", "pay", "salary"),
+    "amount": ("얼마를", "얼마씩", "얼마 받", "얼마 줘", "얼마 지원", "금액", "수당", "지원금", "인센티브", "월급", "임금", "보수", "급여", "시급", "만원", "돈",
+               "지원액", "받을 수 있는 돈", "혜택", "인건비", "지원비", "얼마나 지원", "퍼센트", "몇 %", "몇%", "how much", "amount",
+               "allowance", "incentive", "wage", "pay", "salary", "percentage"),
     "eligibility": ("대상", "자격", "누가", "누구", "나이", "몇 살", "몇살", "연령", "조건", "요건", "기준", "소득",
-                    "재산", "참여할 수", "신청할 수", "해당", "받을 수 있", "who", "eligib", "age", "qualif"),
+                    "재산", "참여할 수", "신청할 수", "해당", "받을 수 있", "뽑", "선정", "어떤 가구", "어떤 기업", "어떤 사람", "우선",
+                    "who", "eligib", "age", "qualif"),
     "period": ("기간", "언제", "몇 월", "몇월", "일정", "날짜", "기한", "몇 개월", "몇개월", "얼마 동안", "얼마동안",
                "when", "period", "how long", "duration", "until"),
-    "location": ("어디", "위치", "주소", "장소", "찾아가", "where", "address", "location", "located"),
-    "hours": ("운영시간", "몇 시", "몇시", "영업시간", "시간에", "open", "hours"),
+    "location": ("어디", "위치", "주소", "장소", "찾아가", "건물", "몇 층", "몇층", "면적", "크기", "where", "address",
+                 "location", "located", "floor"),
+    "hours": ("운영시간", "몇 시", "몇시", "영업시간", "시간에", "근무 시간", "근무시간", "근무형태", "근로형태", "open",
+              "hours"),
     "budget": ("예산", "사업비", "국비", "구비", "시비", "재원", "budget", "funding"),
-    "figure": ("몇 명", "몇명", "인구", "비율", "목표", "실적", "고용률", "취업자", "통계", "몇 개", "몇개", "인원",
-               "규모", "how many", "rate", "number of", "population", "target"),
+    "figure": ("얼마", "몇 명", "몇명", "인구", "비율", "목표", "실적", "고용률", "취업자", "통계", "몇 개", "몇개", "인원",
+               "규모", "몇 번", "몇번", "몇 회", "며칠", "몇 시간", "how many", "rate", "number of", "population", "target",
+               "share"),
     "howto": ("신청", "방법", "절차", "어떻게", "접수", "모집", "apply", "how to", "how do", "procedure", "sign up"),
     "list": ("어떤 지원", "어떤 사업", "어떤 프로그램", "어떤 일자리", "무슨 지원", "무슨 사업", "무슨 프로그램", "뭐가 있",
              "뭐 있", "뭐있", "목록", "종류", "사업들", "프로그램들", "what programs", "which programs",
-             "what support", "list", "있나요", "있어요", "있을까"),
+             "what support", "list"),
 }
 # Field labels (spacing removed) that carry each intent's answer.
 INTENT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -31,12 +36,13 @@ INTENT_FIELDS: dict[str, tuple[str, ...]] = {
                     "설문대상", "모집대상"),
     "period": ("사업기간", "기간", "지원기간", "위탁기간", "사용기간", "인증기간", "교육기간", "조사기간", "지원시기",
                "시간적범위", "모집공고"),
-    "location": ("위치", "장소및규모", "운영장소", "장소", "조성위치"),
-    "hours": ("운영시간",),
+    "location": ("위치", "장소및규모", "운영장소", "장소", "조성위치", "규모"),
+    "hours": ("운영시간", "근로형태", "근무형태"),
     "budget": ("소요예산", "사업예산", "예산"),
     "howto": ("추진절차", "추진방법", "지원방법", "운영방법", "추진체계", "모집공고", "사업수행기관", "추진방식", "운영방식"),
-    "figure": ("2023년목표", "규모", "사업규모"),
+    "figure": ("2023년목표", "규모", "사업규모", "선정기업"),
 }
+FIGURE = re.compile(r"\d[\d,.]*\s*(?:%|명|개|세대|개사|개소|건|회|천명|시간|일)")
 MONEY = re.compile(r"\d[\d,.]*\s*(?:억\s*)?(?:원|만원|천원|백만원|억원)|\d+\s*만\s*원")
 DATE = re.compile(r"\d{4}\s*\.\s*\d{1,2}|\d{1,2}\s*월|\d{4}년|\d+\s*개월|\d+\s*년간")
 AGE_TEXT = re.compile(r"\d{2}\s*세")
@@ -112,11 +118,30 @@ def analyse(question: str) -> QuestionInfo:
 
 
 def is_list_question(info: QuestionInfo, named_program: bool) -> bool:
-    """'50세 이상은 어떤 지원?' / '장애인 일자리 사업은?': a list assembled from many programs."""
-    if named_program:
+    """'50세 이상은 어떤 지원?' / '장애인 일자리 사업은?': a list assembled from many programs.
+
+    Only for questions about who (an age or a target group) that name no program: a question about
+    one program's details is answered from that program's lines.
+    """
+    if named_program or not (info.groups or info.age is not None or info.age_range):
         return False
     if "list" in info.intents:
-        return bool(info.groups or info.age is not None or info.age_range) or info.primary_intent == "list"
-    asks_about_group = bool(info.groups or info.age is not None or info.age_range)
-    generic = re.search(r"(사업|프로그램|일자리|지원)\s*(은|는|이|가)?\s*\??$", info.text.strip())
-    return asks_about_group and bool(generic) and not (set(info.intents) - {"eligibility", "list"})
+        return True
+    text = info.text.strip()
+    if re.search(r"(사업|프로그램|일자리|지원)\S{0,3}\s*(뭐|무엇|뭐가|어떤\s*것|어떤\s*게)?\s*(있|알려|\?|$)", text):
+        other = set(info.intents) - {"eligibility", "list"}
+        return not other
+    return False
+
+
+# Residents' words the plan does not use, mapped to the plan's words (query expansion; never "unknown").
+SYNONYMS: dict[str, str] = {
+    "주소": "위치", "며칠": "일", "월급": "임금 보수", "급여": "임금 보수", "돈": "지원", "알바": "아르바이트",
+    "아르바이트": "아르바이트", "경단녀": "경력단절여성", "나이": "세", "연세": "세", "살": "세", "어르신": "노인 어르신",
+    "노인": "노인 어르신", "회사": "기업", "직장인": "재직자", "직원": "재직자 근로자", "사장": "기업", "대표": "기업",
+    "시급": "최저시급 임금", "수당": "인센티브 수당", "면적": "규모 ㎡", "크기": "규모", "건물": "위치",
+    "층": "층", "퍼센트": "%", "가게": "소상공인", "자영업자": "소상공인", "학생": "학생 재학생", "엄마": "여성",
+    "주부": "여성 경력단절", "장애": "장애인", "취준생": "구직자 미취업", "백수": "미취업", "실업자": "실업자 미취업",
+    "창업자": "창업", "스타트업": "창업", "대출": "융자", "이자": "금리", "기간": "기간", "시간": "시간",
+    "구청": "구로구", "구": "구로구",
+}

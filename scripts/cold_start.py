@@ -1,0 +1,154 @@
+"""Cold start of the app: seconds from `streamlit run app.py` to the chat input rendered in a browser.
+
+The index is made ready first (built only if missing or outdated; not timed). Headless Chromium is
+launched before the clock starts, then the app is started as a subprocess and the page is polled
+until the chat input is on screen. Also reported: when the assistant finished loading (the sidebar's
+index facts appear). Exits 1 when the chat input takes longer than --budget seconds.
+
+    python scripts/cold_start.py [--runs 3] [--budget 3.0] [--index-dir var/index]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+CHAT_INPUT = '[data-testid="stChatInputTextArea"]'
+SIDEBAR_READY = '[data-testid="stSidebar"] :text("임베더")'
+
+logger = logging.getLogger("cold_start")
+
+
+@dataclass
+class Timing:
+    chat_input_s: float
+    assistant_s: float | None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def ensure_index(index_dir: Path | None) -> Path:
+    """Build the index if it is missing or outdated, so the measured start only loads it."""
+    from guro_jobs.factory import load_knowledge_base
+    from guro_jobs.settings import Settings
+
+    settings = Settings()
+    if index_dir is not None:
+        settings.index_dir = index_dir
+    _kb, report = load_knowledge_base(settings)
+    logger.info("index at %s %s", settings.index_dir, "was rebuilt" if report.rebuilt else "is ready")
+    return settings.index_dir
+
+
+def wait_for_server(url: str, process: subprocess.Popen[bytes], deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError("streamlit did not start in time")
+
+
+def measure(browser: Browser, index_dir: Path, timeout_s: float) -> Timing:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "GURO_JOBS_INDEX_DIR": str(index_dir)}
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+               "--server.port", str(port), "--browser.gatherUsageStats", "false"]  # fmt: skip
+    page = browser.new_page()
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = started + timeout_s
+        wait_for_server(url, process, deadline)
+        page.goto(url)
+        page.locator(CHAT_INPUT).wait_for(timeout=max(1.0, deadline - time.monotonic()) * 1000)
+        chat_input_s = time.monotonic() - started
+        assistant_s: float | None = None
+        try:
+            page.locator(SIDEBAR_READY).first.wait_for(timeout=max(1.0, deadline - time.monotonic()) * 1000)
+            assistant_s = time.monotonic() - started
+        except Exception:  # playwright's TimeoutError; the first number is the one that counts
+            logger.warning("the assistant did not finish loading within %.0f s", timeout_s)
+        return Timing(chat_input_s, assistant_s)
+    finally:
+        page.close()
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index-dir", type=Path, help="built index to serve (default: settings / GURO_JOBS_INDEX_DIR)")
+    parser.add_argument("--runs", type=int, default=3, help="measurements; the median is reported")
+    parser.add_argument("--budget", type=float, default=3.0, help="seconds allowed to the chat input")
+    parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--chromium", type=Path, default=CHROMIUM)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    if not args.chromium.exists():
+        logger.error("%s not found: install Debian's Chromium (apt-get install -y chromium)", args.chromium)
+        return 2
+    index_dir = ensure_index(args.index_dir)
+
+    from playwright.sync_api import sync_playwright
+
+    timings: list[Timing] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(args.chromium), args=CHROMIUM_ARGS)
+        try:
+            for run in range(1, args.runs + 1):
+                timing = measure(browser, index_dir, args.timeout)
+                timings.append(timing)
+                ready = f"{timing.assistant_s:.2f} s" if timing.assistant_s is not None else "not within timeout"
+                logger.info("run %d: chat input %.2f s, assistant ready %s", run, timing.chat_input_s, ready)
+        finally:
+            browser.close()
+
+    median = statistics.median(t.chat_input_s for t in timings)
+    ready_times = [t.assistant_s for t in timings if t.assistant_s is not None]
+    ready = f"{statistics.median(ready_times):.2f}" if ready_times else "n/a"
+    print(f"cold start to chat input: {median:.2f} s (median of {len(timings)}; budget {args.budget:.1f} s)")
+    print(f"assistant loaded (sidebar index facts shown): {ready} s")
+    return 0 if median <= args.budget else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
