@@ -15,7 +15,7 @@ from typing import Protocol
 from guro_jobs.extractive import Composition, ExtractiveAnswerer, compose_program_list, title_of
 from guro_jobs.models import Answer, RetrievedSection
 from guro_jobs.retrieval import FocusMatch, HybridRetriever, RetrievalResult, match_names
-from guro_jobs.understanding import QuestionInfo, analyse, is_list_question
+from guro_jobs.understanding import OTHER_DISTRICTS, QuestionInfo, analyse, is_list_question
 from ingestion.models import ParsedLine
 from knowledge.store import KnowledgeBase
 
@@ -31,8 +31,8 @@ INJECTION_REPLY = (
     "설정이나 지시문은 알려드릴 수 없습니다."
 )
 FIELD_NOT_STATED = "「2023년 일자리 대책 세부계획」에는 {program}의 {field}이(가) 나와 있지 않습니다."
-SPECIFIC_INTENTS = frozenset({"hours", "location", "amount", "period"})
-FIELD_NAMES = {"hours": "운영시간", "location": "위치", "amount": "지원 금액", "period": "기간"}
+SPECIFIC_INTENTS = frozenset({"hours", "location", "amount", "period", "howto"})
+FIELD_NAMES = {"hours": "운영시간", "location": "위치", "amount": "지원 금액", "period": "기간", "howto": "신청 방법·절차"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff]")
 # Question words that are not in the plan but ask nothing the plan lacks.
 GENERIC_NOUNS = frozenset(
@@ -139,9 +139,9 @@ class Assistant:
         composition = self.extractive.compose(info, result)
         if composition is None:
             return Answer(question=text, text=NOT_IN_PLAN, abstained=True, retrieved=retrieved, mode="abstain")
-        if info.primary_intent in SPECIFIC_INTENTS and turn.focus and not composition.answers_intent:
-            # A named program, a specific field asked (hours, address, amount, dates), and no line of the
-            # program states it: say so instead of showing other lines as the answer.
+        if info.primary_intent in SPECIFIC_INTENTS and not composition.answers_intent:
+            # A specific field asked (hours, address, amount, dates, how to apply) and no line of the best
+            # matching program states it: say so instead of showing other lines as the answer.
             logger.info("abstained on %r: %s not stated for %s", text, info.primary_intent, composition.focus)
             return Answer(
                 question=text,
@@ -199,6 +199,8 @@ class Assistant:
             # English: the plan has no English words, so unknown words say little; the glossary and
             # the dense side decide whether the question is about the plan at all.
             unknown = []
+        if OTHER_DISTRICTS.search(turn.question) and "구로" not in turn.question and "figure" not in turn.info.intents:
+            return "asks about another district"
         if unknown and not turn.focus:
             return f"question words the plan never uses: {unknown}"
         if unknown and turn.focus and not turn.info.intents:

@@ -225,7 +225,6 @@ class HybridRetriever:
         self.candidates = candidates
         all_lines = [line for chunk in kb.chunks for line in chunk.lines]
         self.names = build_name_index(all_lines + kb_headings(kb))
-        self.squashed_text = squash(" ".join(line.text for line in all_lines) + " ".join(c.label for c in kb.chunks))
 
     def terms(self, question: str) -> list[str]:
         """BM25 terms: Kiwi content words plus the plan's words for English and colloquial ones."""
@@ -247,12 +246,6 @@ class HybridRetriever:
             if (tag == "SL" and word in GLOSSARY) or word in SYNONYMS:
                 continue
             unknown.append(word)
-        # Compounds written as one word (`실업급여`) whose parts the plan uses but never together.
-        for word in question.split():
-            nouns = [form for form, tag in self.kb.tokenizer.morphemes(word) if tag in ("NNG", "NNP")]
-            compound = "".join(nouns)
-            if len(nouns) >= 2 and len(compound) >= 4 and compound in squash(word) and compound not in self.squashed_text:
-                unknown.append(compound)
         return unknown
 
     def retrieve(

@@ -15,7 +15,8 @@ INTENT_CUES: dict[str, tuple[str, ...]] = {
                     "who", "eligib", "age", "qualif"),
     "period": ("기간", "언제", "몇 월", "몇월", "일정", "날짜", "기한", "몇 개월", "몇개월", "얼마 동안", "얼마동안",
                "when", "period", "how long", "duration", "until"),
-    "location": ("어디", "위치", "주소", "장소", "찾아가", "건물", "몇 층", "몇층", "면적", "크기", "where", "address",
+    "location": ("어디에 있", "어디 있", "어디로", "어디예요", "어딘", "어디야", "어디죠", "어디에요", "위치", "주소", "장소",
+                 "찾아가", "건물", "몇 층", "몇층", "면적", "크기", "where", "address",
                  "location", "located", "floor"),
     "hours": ("운영시간", "몇 시", "몇시", "영업시간", "시간에", "근무 시간", "근무시간", "근무형태", "근로형태", "open",
               "hours"),
@@ -23,7 +24,10 @@ INTENT_CUES: dict[str, tuple[str, ...]] = {
     "figure": ("얼마", "몇 명", "몇명", "인구", "비율", "목표", "실적", "고용률", "취업자", "통계", "몇 개", "몇개", "인원",
                "규모", "몇 번", "몇번", "몇 회", "며칠", "몇 시간", "how many", "rate", "number of", "population", "target",
                "share"),
-    "howto": ("신청", "방법", "절차", "어떻게", "접수", "모집", "apply", "how to", "how do", "procedure", "sign up"),
+    "howto": ("신청", "방법", "절차", "어떻게 해", "어떻게 하", "접수", "모집", "순서", "단계", "서류", "예약", "apply",
+              "how to", "how do", "procedure", "sign up"),
+    "agency": ("어디서", "어디랑", "어디와", "어디에서", "누가 운영", "누가 맡", "맡아", "운영기관", "수행기관", "협력", "협업",
+               "같이 해", "함께 해", "which organization", "who runs", "partner"),
     "list": ("어떤 지원", "어떤 사업", "어떤 프로그램", "어떤 일자리", "무슨 지원", "무슨 사업", "무슨 프로그램", "뭐가 있",
              "뭐 있", "뭐있", "목록", "종류", "사업들", "프로그램들", "what programs", "which programs",
              "what support", "list"),
@@ -39,7 +43,9 @@ INTENT_FIELDS: dict[str, tuple[str, ...]] = {
     "location": ("위치", "장소및규모", "운영장소", "장소", "조성위치", "규모"),
     "hours": ("운영시간", "근로형태", "근무형태"),
     "budget": ("소요예산", "사업예산", "예산"),
-    "howto": ("추진절차", "추진방법", "지원방법", "운영방법", "추진체계", "모집공고", "사업수행기관", "추진방식", "운영방식"),
+    "howto": ("추진절차", "지원방법", "모집공고", "추진체계", "지원시기", "신청", "접수", "지원조건"),
+    "agency": ("사업수행기관", "운영방법", "운영방식", "추진방식", "추진방법", "추진체계", "수탁기관", "협업기관", "운영기관",
+               "사업방식"),
     "figure": ("2023년목표", "규모", "사업규모", "선정기업"),
 }
 FIGURE = re.compile(r"\d[\d,.]*\s*(?:%|명|개|세대|개사|개소|건|회|천명|시간|일)")
@@ -67,6 +73,13 @@ GROUP_CUES: dict[str, tuple[str, ...]] = {
     "사회적기업": ("사회적기업", "사회적경제", "협동조합", "마을기업", "social enterprise"),
     "외국인": ("외국인", "foreigner", "immigrant"),
 }
+
+
+# Seoul's other districts: a question about their services is outside Guro-gu's plan.
+OTHER_DISTRICTS = re.compile(
+    r"(종로|중구|용산|성동|광진|동대문|중랑|성북|강북|도봉|노원|은평|서대문|마포|양천|강서|금천|영등포|동작|관악|서초|강남|송파|강동)구"
+    r"|부산|인천|대구|대전|광주|울산|세종시|경기도|성남|수원"
+)
 
 
 @dataclass
@@ -100,7 +113,7 @@ def analyse(question: str) -> QuestionInfo:
         if any(_has_cue(lower, cue) for cue in cues):
             info.intents.append(intent)
     # "몇 명" style figures outrank a generic "대상" cue; "얼마" outranks both.
-    order = ["amount", "location", "hours", "period", "budget", "eligibility", "howto", "figure", "list"]
+    order = ["amount", "location", "hours", "period", "budget", "eligibility", "agency", "howto", "figure", "list"]
     info.intents.sort(key=order.index)
     if m := re.search(r"(\d)0\s*대", text):
         decade = int(m.group(1)) * 10
