@@ -22,6 +22,16 @@ _GENERIC_HEADINGS = frozenset(
     {"추진배경", "추진방향", "사업개요", "사업내용", "기대효과", "연차별 추진계획", "추진배경 및 현황", "소요예산", "사업예산"}
 )
 MAX_SUPPORTING = 2
+LIST_LIMIT = 12
+
+
+def _is_item(line: ParsedLine) -> bool:
+    """Lines that name something: rows, fields, bullet items (not headers, captions or fragments)."""
+    if line.field == "세부사업" or (line.kind == "field" and line.field):
+        return True
+    if line.kind == "table" and line.cells:
+        return True
+    return bool(_BULLET.match(line.text)) and len(line.text) > 8
 CANDIDATE_CHUNKS = 8
 
 
@@ -41,6 +51,14 @@ def strip_bullet(text: str) -> str:
 def line_text(line: ParsedLine) -> str:
     """How a line reads in an answer: the plan's words without the bullet; table rows with headers."""
     return strip_bullet(line.display())
+
+
+def list_text(line: ParsedLine) -> str:
+    """A list item: a table row by its name and what it does (its figures stay in the citation)."""
+    if line.field == "세부사업" and line.stub:
+        content = dict(line.cells or []).get("사업내용")
+        return f"{line.stub}: {content}" if content else line.stub
+    return line_text(line)
 
 
 def title_of(path: list[str]) -> str:
@@ -125,6 +143,17 @@ class ExtractiveAnswerer:
             best = max(best, weight * score)
         return best
 
+    def _enumerate(self, best: ParsedLine, ranked: list[Ranked], limit: int = LIST_LIMIT) -> list[ParsedLine]:
+        """For 'what programs are there' questions: the items of the best section, in document order."""
+        lines: dict[int, ParsedLine] = {}
+        for chunk in self.kb.chunks:
+            if chunk.document == best.document and chunk.section == best.path:
+                for line in chunk.lines:
+                    lines[line.start] = line
+        items = [ln for ln in sorted(lines.values(), key=lambda ln: ln.start) if _is_item(ln)]
+        rows = [ln for ln in items if ln.field == "세부사업"]
+        return (rows or items)[:limit]
+
     def compose(self, info: QuestionInfo, result: RetrievalResult) -> Composition | None:
         ranked: list[Ranked] = result.ranked[:CANDIDATE_CHUNKS]
         if not ranked:
@@ -175,8 +204,12 @@ class ExtractiveAnswerer:
         direct.sort(key=lambda ln: ln.start)
         supporting.sort(key=lambda ln: ln.start)
         chosen = direct + supporting
+        if "list" in info.intents:
+            chosen = self._enumerate(best_line, ranked) or chosen
+            direct = chosen
         header = title_of(best_line.path)
-        body = "\n".join(f"• {line_text(line)}" for line in chosen)
+        listing = "list" in info.intents
+        body = "\n".join(f"• {list_text(line) if listing else line_text(line)}" for line in chosen)
         used = {(ln.document, ln.start) for ln in chosen}
         return Composition(
             text=f"{header}\n{body}",

@@ -176,7 +176,7 @@ def match_names(question: str, names: list[NamedSection]) -> list[FocusMatch]:
                 if len(key) >= 6 and shared >= 4 and shared >= 0.6 * len(key_bigrams):
                     # Most of a long name, e.g. `경비원취업교육` for `중장년경비원취업교육`.
                     common = _longest_common_substring(key, q)
-                    if common >= max(5, int(0.7 * len(key) + 0.5)):
+                    if common >= 5 and common / len(key) >= 0.7:
                         score = common
                 if not score and shared >= len(key_bigrams) - 2:
                     fuzzy = any(

@@ -29,8 +29,8 @@ INTENT_CUES: dict[str, tuple[str, ...]] = {
     "agency": ("어디서", "어디랑", "어디와", "어디에서", "누가 운영", "누가 맡", "맡아", "운영기관", "수행기관", "협력", "협업",
                "같이 해", "함께 해", "which organization", "who runs", "partner"),
     "list": ("어떤 지원", "어떤 사업", "어떤 프로그램", "어떤 일자리", "무슨 지원", "무슨 사업", "무슨 프로그램", "뭐가 있",
-             "뭐 있", "뭐있", "목록", "종류", "사업들", "프로그램들", "what programs", "which programs",
-             "what support", "list"),
+             "뭐 있", "뭐있", "목록", "종류", "사업들", "프로그램들", "어떤 게", "어떤게", "어떤 것", "뭐뭐", "어디어디",
+             "무엇무엇", "어떤 과목", "구성", "what programs", "which programs", "what support", "list"),
 }
 # Field labels (spacing removed) that carry each intent's answer.
 INTENT_FIELDS: dict[str, tuple[str, ...]] = {
