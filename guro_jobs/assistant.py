@@ -31,12 +31,13 @@ INJECTION_REPLY = (
     "설정이나 지시문은 알려드릴 수 없습니다."
 )
 FIELD_NOT_STATED = "「2023년 일자리 대책 세부계획」에는 {program}의 {field}이(가) 나와 있지 않습니다."
-SPECIFIC_INTENTS = frozenset({"hours", "location", "amount", "period", "howto"})
-FIELD_NAMES = {"hours": "운영시간", "location": "위치", "amount": "지원 금액", "period": "기간", "howto": "신청 방법·절차"}
+SPECIFIC_INTENTS = frozenset({"hours", "location", "amount", "period", "apply"})
+FIELD_NAMES = {"hours": "운영시간", "location": "위치", "amount": "지원 금액", "period": "기간", "apply": "신청 방법"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff]")
 # Question words that are not in the plan but ask nothing the plan lacks.
 GENERIC_NOUNS = frozenset(
-    ["얼마", "무엇", "뭐", "어디", "언제", "누구", "어떻", "신청", "가능", "혹시", "나이", "살", "돈", "월급", "알바", "경단녀", "요즘", "정도", "궁금", "질문", "내용", "설명", "정보", "자세", "혜택", "조건", "자격", "사람", "우리", "저", "제", "나", "거", "것", "때", "곳", "분", "번", "개", "명", "알", "말씀", "문의", "부탁", "요약", "정리", "종류", "목록", "참여", "지원금", "사업비", "how", "much", "what", "which", "who", "where", "when", "is", "are", "the", "a", "an", "of", "for", "in", "on", "to", "do", "does", "can", "i", "my", "me", "you", "your", "about", "tell", "please", "program", "programs", "support", "there", "any", "get", "receive", "much", "many"]
+    ["얼마", "무엇", "뭐", "어디", "언제", "누구", "어떻", "신청", "가능", "혹시", "나이", "살", "돈", "월급", "알바", "경단녀", "요즘", "정도", "궁금", "질문", "내용", "설명", "정보", "자세", "혜택", "조건", "자격", "사람", "우리", "저", "제", "나", "거", "것", "때", "곳", "분", "번", "개", "명", "알", "말씀", "문의", "부탁", "요약", "정리", "종류", "목록", "참여", "지원금", "사업비", "how", "much", "what", "which", "who", "where", "when", "is", "are", "the", "a", "an", "of", "for", "in", "on", "to", "do", "does", "can", "i", "my", "me", "you", "your", "about", "tell", "please", "program", "programs", "support", "there", "any", "get", "receive", "much", "many", "올해", "작년", "내년", "순서", "과목", "단계", "절차", "방식", "과정", "로", "경우", "부분", "관련",
+     "대해", "뭐뭐", "어디어디", "가지", "들", "쪽", "편", "일", "달", "주", "년", "월", "시", "예약"]
 )
 ENGLISH_STOP = frozenset(["how", "what", "which", "who", "where", "when", "is", "are", "was", "the", "a", "an", "of", "for", "in", "on", "to", "do", "does", "can", "i", "my", "me", "you"])
 
@@ -139,13 +140,18 @@ class Assistant:
         composition = self.extractive.compose(info, result)
         if composition is None:
             return Answer(question=text, text=NOT_IN_PLAN, abstained=True, retrieved=retrieved, mode="abstain")
-        if info.primary_intent in SPECIFIC_INTENTS and not composition.answers_intent:
+        missing = next(
+            (i for i in info.intents if i in SPECIFIC_INTENTS and i not in composition.answered and (
+                i == "apply" or i == info.primary_intent)),
+            None,
+        )
+        if missing:
             # A specific field asked (hours, address, amount, dates, how to apply) and no line of the best
             # matching program states it: say so instead of showing other lines as the answer.
-            logger.info("abstained on %r: %s not stated for %s", text, info.primary_intent, composition.focus)
+            logger.info("abstained on %r: %s not stated for %s", text, missing, composition.focus)
             return Answer(
                 question=text,
-                text=FIELD_NOT_STATED.format(program=composition.focus, field=FIELD_NAMES[info.primary_intent]),
+                text=FIELD_NOT_STATED.format(program=composition.focus, field=FIELD_NAMES[missing]),
                 abstained=True,
                 retrieved=retrieved,
                 mode="abstain",
@@ -199,7 +205,12 @@ class Assistant:
             # English: the plan has no English words, so unknown words say little; the glossary and
             # the dense side decide whether the question is about the plan at all.
             unknown = []
-        if OTHER_DISTRICTS.search(turn.question) and "구로" not in turn.question and "figure" not in turn.info.intents:
+        if (
+            OTHER_DISTRICTS.search(turn.question)
+            and "구로" not in turn.question
+            and not turn.focus
+            and "figure" not in turn.info.intents
+        ):
             return "asks about another district"
         if unknown and not turn.focus:
             return f"question words the plan never uses: {unknown}"

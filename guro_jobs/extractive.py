@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from guro_jobs.models import Citation, QuotedLine
 from guro_jobs.retrieval import Ranked, RetrievalResult
@@ -41,7 +41,7 @@ class Composition:
     citations: list[Citation]
     focus: str
     lines: list[ParsedLine]
-    answers_intent: bool = True
+    answered: set[str] = field(default_factory=set)
 
 
 def strip_bullet(text: str) -> str:
@@ -124,8 +124,11 @@ class ExtractiveAnswerer:
             weight = 1.0 if rank == 0 else 0.6
             score = 0.0
             fields = INTENT_FIELDS.get(intent, ())
+            head = line.text.lstrip("○-·※ ").split(" ", 1)[0]
             if line.field and (line.field in fields or any(line.field.endswith(f) for f in fields if len(f) >= 2)):
                 score = 2.0
+            elif line.kind != "field" and head in fields:
+                score = 1.5  # a flattened table row that starts with the field's name (`지원시기 연 4회 …`)
             elif intent == "amount" and MONEY.search(line.text):
                 score = 1.6
             elif intent == "period" and DATE.search(line.text):
@@ -140,6 +143,8 @@ class ExtractiveAnswerer:
                 score = 1.0
             elif intent == "hours" and re.search(r"\d{1,2}:\d{2}", line.text):
                 score = 2.0
+            elif intent == "hours" and re.search(r"\d+\s*시간", line.text):
+                score = 1.5
             best = max(best, weight * score)
         return best
 
@@ -153,6 +158,23 @@ class ExtractiveAnswerer:
         items = [ln for ln in sorted(lines.values(), key=lambda ln: ln.start) if _is_item(ln)]
         rows = [ln for ln in items if ln.field == "세부사업"]
         return (rows or items)[:limit]
+
+    def _sub_items(self, head: ParsedLine, limit: int = 6) -> list[ParsedLine]:
+        """The `-` items under a bare `○ 제목` line of the same section."""
+        if not head.text.startswith("○") or head.field or len(head.text) > 20:
+            return []
+        following = sorted(
+            (ln for c in self.kb.chunks if c.document == head.document and c.section == head.path for ln in c.lines),
+            key=lambda ln: ln.start,
+        )
+        items: list[ParsedLine] = []
+        for line in following:
+            if line.start <= head.start:
+                continue
+            if line.text.startswith("○") or len(items) >= limit:
+                break
+            items.append(line)
+        return items
 
     def compose(self, info: QuestionInfo, result: RetrievalResult) -> Composition | None:
         ranked: list[Ranked] = result.ranked[:CANDIDATE_CHUNKS]
@@ -193,8 +215,10 @@ class ExtractiveAnswerer:
             if score >= 0.85 * best_score and self._intent_score(line, info) > 0 and line.path == best_line.path:
                 direct.append(line)
         supporting: list[ParsedLine] = []
+        # "What does it offer" answers list the block's items; other answers stay short.
+        room = 4 if "content" in info.intents[:1] else MAX_SUPPORTING
         for score, line in scored:
-            if len(supporting) >= MAX_SUPPORTING:
+            if len(supporting) >= room:
                 break
             if line in direct or line.path != best_line.path or score < 0.6 * best_score:
                 continue
@@ -207,6 +231,9 @@ class ExtractiveAnswerer:
         if "list" in info.intents:
             chosen = self._enumerate(best_line, ranked) or chosen
             direct = chosen
+        elif (items := self._sub_items(best_line)) and set(info.intents[:1]) & {"content", "howto", "list"}:
+            # `○ 추진내용` heads the items below it: show them, not the bare heading.
+            direct = chosen = items
         header = title_of(best_line.path)
         listing = "list" in info.intents
         body = "\n".join(f"• {list_text(line) if listing else line_text(line)}" for line in chosen)
@@ -216,7 +243,11 @@ class ExtractiveAnswerer:
             citations=cite(chosen, used),
             focus=header,
             lines=chosen,
-            answers_intent=any(self._intent_score(line, info) > 0 for line in direct),
+            answered={
+                intent
+                for intent in info.intents
+                if any(self._intent_score(line, QuestionInfo(text=info.text, intents=[intent])) > 0 for line in direct)
+            },
         )
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 # Intent cues in residents' words (Korean and English); a question may carry several.
 INTENT_CUES: dict[str, tuple[str, ...]] = {
     "amount": ("얼마를", "얼마씩", "얼마 받", "얼마 줘", "얼마 지원", "금액", "수당", "지원금", "인센티브", "월급", "임금", "보수", "급여", "시급", "만원", "돈",
-               "지원액", "받을 수 있는 돈", "혜택", "인건비", "지원비", "얼마나 지원", "퍼센트", "몇 %", "몇%", "how much", "amount",
+               "지원액", "받을 수 있는 돈", "혜택", "인건비", "지원비", "얼마나 지원", "how much", "amount",
                "allowance", "incentive", "wage", "pay", "salary", "percentage"),
     "eligibility": ("대상", "자격", "누가", "누구", "나이", "몇 살", "몇살", "연령", "조건", "요건", "기준", "소득",
                     "재산", "참여할 수", "신청할 수", "해당", "받을 수 있", "뽑", "선정", "어떤 가구", "어떤 기업", "어떤 사람", "우선",
@@ -16,7 +16,7 @@ INTENT_CUES: dict[str, tuple[str, ...]] = {
     "period": ("기간", "언제", "몇 월", "몇월", "일정", "날짜", "기한", "몇 개월", "몇개월", "얼마 동안", "얼마동안",
                "when", "period", "how long", "duration", "until"),
     "location": ("어디에 있", "어디 있", "어디로", "어디예요", "어딘", "어디야", "어디죠", "어디에요", "위치", "주소", "장소",
-                 "찾아가", "건물", "몇 층", "몇층", "면적", "크기", "where", "address",
+                 "건물", "몇 층", "몇층", "면적", "크기", "where", "address",
                  "location", "located", "floor"),
     "hours": ("운영시간", "몇 시", "몇시", "영업시간", "시간에", "근무 시간", "근무시간", "근무형태", "근로형태", "open",
               "hours"),
@@ -24,8 +24,12 @@ INTENT_CUES: dict[str, tuple[str, ...]] = {
     "figure": ("얼마", "몇 명", "몇명", "인구", "비율", "목표", "실적", "고용률", "취업자", "통계", "몇 개", "몇개", "인원",
                "규모", "몇 번", "몇번", "몇 회", "며칠", "몇 시간", "how many", "rate", "number of", "population", "target",
                "share"),
-    "howto": ("신청", "방법", "절차", "어떻게 해", "어떻게 하", "접수", "모집", "순서", "단계", "서류", "예약", "apply",
-              "how to", "how do", "procedure", "sign up"),
+    "apply": ("신청 방법", "신청방법", "신청하려면", "어떻게 신청", "신청은 어디", "신청서", "서류", "예약", "접수",
+              "가입은", "가입 방법", "가입하려면", "how to apply", "how do i apply", "sign up", "register"),
+    "howto": ("방법", "절차", "어떻게 해", "어떻게 하", "어떻게 진행", "어떻게 만들", "어떻게 정", "어떻게 선정", "모집",
+              "순서", "단계", "진행", "how to", "how do", "procedure", "process"),
+    "content": ("뭐 해", "뭘 해", "무슨 일", "뭘 배", "뭐 배", "뭐 하는", "무엇을 하", "어떤 일", "하는 일", "어떤 서비스",
+                "무슨 서비스", "내용", "what does", "what do they", "what is offered"),
     "agency": ("어디서", "어디랑", "어디와", "어디에서", "누가 운영", "누가 맡", "맡아", "운영기관", "수행기관", "협력", "협업",
                "같이 해", "함께 해", "which organization", "who runs", "partner"),
     "list": ("어떤 지원", "어떤 사업", "어떤 프로그램", "어떤 일자리", "무슨 지원", "무슨 사업", "무슨 프로그램", "뭐가 있",
@@ -39,17 +43,20 @@ INTENT_FIELDS: dict[str, tuple[str, ...]] = {
     "eligibility": ("대상", "사업대상", "참여대상", "지원대상", "운영대상", "이용대상", "선정기준", "공고대상", "교육대상",
                     "설문대상", "모집대상"),
     "period": ("사업기간", "기간", "지원기간", "위탁기간", "사용기간", "인증기간", "교육기간", "조사기간", "지원시기",
-               "시간적범위", "모집공고"),
+               "시간적범위", "모집공고", "지원시기", "시기"),
     "location": ("위치", "장소및규모", "운영장소", "장소", "조성위치", "규모"),
     "hours": ("운영시간", "근로형태", "근무형태"),
     "budget": ("소요예산", "사업예산", "예산"),
-    "howto": ("추진절차", "지원방법", "모집공고", "추진체계", "지원시기", "신청", "접수", "지원조건"),
+    "apply": ("신청", "접수", "모집공고", "지원시기", "지원방법", "추진절차", "증빙서류", "지원조건"),
+    "howto": ("추진절차", "지원방법", "추진체계", "추진내용", "추진방법", "사업내용", "운영방법", "선정기준", "지원조건"),
+    "content": ("사업내용", "추진내용", "지원내용", "교육내용", "주요내용", "운영프로그램", "역할", "교육분야", "대상사업",
+                "사업분야", "공간구성"),
     "agency": ("사업수행기관", "운영방법", "운영방식", "추진방식", "추진방법", "추진체계", "수탁기관", "협업기관", "운영기관",
                "사업방식"),
     "figure": ("2023년목표", "규모", "사업규모", "선정기업"),
 }
 FIGURE = re.compile(r"\d[\d,.]*\s*(?:%|명|개|세대|개사|개소|건|회|천명|시간|일)")
-MONEY = re.compile(r"\d[\d,.]*\s*(?:억\s*)?(?:원|만원|천원|백만원|억원)|\d+\s*만\s*원")
+MONEY = re.compile(r"\d[\d,.]*\s*(?:억\s*)?(?:원|만원|천원|천만원|백만원|억원)|\d+\s*만\s*원|\d+(?:\.\d+)?\s*%")
 DATE = re.compile(r"\d{4}\s*\.\s*\d{1,2}|\d{1,2}\s*월|\d{4}년|\d+\s*개월|\d+\s*년간")
 AGE_TEXT = re.compile(r"\d{2}\s*세")
 
@@ -113,7 +120,14 @@ def analyse(question: str) -> QuestionInfo:
         if any(_has_cue(lower, cue) for cue in cues):
             info.intents.append(intent)
     # "몇 명" style figures outrank a generic "대상" cue; "얼마" outranks both.
-    order = ["amount", "location", "hours", "period", "budget", "eligibility", "agency", "howto", "figure", "list"]
+    if "얼마" in lower and not {"amount", "budget"} & set(info.intents) and re.search(
+        r"융자|지원금|지원액|지원돼|지원해|지원받|비는|비가|한도|학비|부담|포인트|받|줘|드려|임금|보수|급여|수당", text
+    ) and "location" not in info.intents:
+        info.intents.append("amount")  # 얼마 about money; otherwise it asks for a figure
+    if "어디어디" in text:  # "which ones": a list of partners or places, not one address
+        info.intents = [i for i in info.intents if i != "location"] + ["agency", "list"]
+    order = ["amount", "location", "hours", "period", "budget", "eligibility", "agency", "apply", "howto", "content",
+             "figure", "list"]
     info.intents.sort(key=order.index)
     if m := re.search(r"(\d)0\s*대", text):
         decade = int(m.group(1)) * 10
@@ -155,6 +169,6 @@ SYNONYMS: dict[str, str] = {
     "시급": "최저시급 임금", "수당": "인센티브 수당", "면적": "규모 ㎡", "크기": "규모", "건물": "위치",
     "층": "층", "퍼센트": "%", "가게": "소상공인", "자영업자": "소상공인", "학생": "학생 재학생", "엄마": "여성",
     "주부": "여성 경력단절", "장애": "장애인", "취준생": "구직자 미취업", "백수": "미취업", "실업자": "실업자 미취업",
-    "창업자": "창업", "스타트업": "창업", "대출": "융자", "이자": "금리", "기간": "기간", "시간": "시간",
+    "창업자": "창업", "스타트업": "창업", "목표치": "목표", "목푯값": "목표", "대출": "융자", "이자": "금리", "기간": "기간", "시간": "시간",
     "구청": "구로구", "구": "구로구",
 }
