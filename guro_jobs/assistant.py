@@ -141,8 +141,13 @@ class Assistant:
         if composition is None:
             return Answer(question=text, text=NOT_IN_PLAN, abstained=True, retrieved=retrieved, mode="abstain")
         missing = next(
-            (i for i in info.intents if i in SPECIFIC_INTENTS and i not in composition.answered and (
-                i == "apply" or i == info.primary_intent)),
+            (
+                i
+                for i in info.intents
+                if i in SPECIFIC_INTENTS
+                and i not in composition.answered
+                and (i == "apply" or (i == info.primary_intent and turn.focus))
+            ),
             None,
         )
         if missing:
