@@ -1,8 +1,9 @@
 """구로 일자리 도우미: the Streamlit chat and program finder, a thin client of `guro_jobs`.
 
-The page frame (title, tabs, chat input) renders first; the assistant is loaded once per process by
-one `@st.cache_resource` getter, so later visits only pay for the script itself. Conversation
-history lives in `st.session_state` only, so sessions never see each other's questions.
+The page frame (title, tabs, chat input) renders first and the core is imported after it (pydantic,
+then FAISS and Kiwi inside the getter), so a resident sees the page at once. The assistant is loaded
+once per process by one `@st.cache_resource` getter. Conversation history lives in
+`st.session_state` only, so sessions never see each other's questions.
 """
 
 from __future__ import annotations
@@ -12,33 +13,25 @@ import json
 import logging
 import re
 import sqlite3
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from guro_jobs.feedback import RATING_DOWN, RATING_UP, FeedbackStore
-from guro_jobs.models import Answer, Citation, QuotedLine
-from guro_jobs.settings import Settings
-from knowledge.catalog import (
-    COLUMNS,
-    TARGET_GROUPS,
-    Catalog,
-    Program,
-    program_cells,
-    render_programs,
-    source_label,
-)
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the core is imported at run time only after the page frame is on screen
     from guro_jobs.assistant import Assistant
     from guro_jobs.factory import LoadReport
+    from guro_jobs.feedback import FeedbackStore
+    from guro_jobs.models import Answer, Citation, QuotedLine
+    from guro_jobs.settings import Settings
+    from knowledge.catalog import Catalog, Program
 
 logger = logging.getLogger(__name__)
 
 TITLE = "구로 일자리 도우미"
 PLAN_TITLE = "「2023년 구로구 일자리 대책 세부계획」"
-CHAT_TAB = "💬 질문하기"
-FINDER_TAB = "🔎 나에게 맞는 사업 찾기"
+CHAT_TAB = ":material/chat: 질문하기"
+FINDER_TAB = ":material/person_search: 나에게 맞는 사업 찾기"
 EXAMPLE_QUESTIONS = (
     "청년도전지원사업 인센티브는 얼마인가요?",
     "50세 이상은 어떤 지원을 받을 수 있나요?",
@@ -84,7 +77,10 @@ class BuildProgress:
     def __call__(self, stage: str, done: int, total: int) -> None:
         if self.bar is None:
             with self.area.container():
-                status = st.status("색인을 만들고 있습니다… 처음 실행이거나 문서가 바뀌어 몇 분 걸릴 수 있습니다.", expanded=True)
+                status = st.status(
+                    "색인을 만들고 있습니다… 처음 실행이거나 문서가 바뀌어 몇 분 걸릴 수 있습니다.",
+                    expanded=True,
+                )
                 self.bar = status.progress(0.0)
         percent = int(100 * done / total) if total else 100
         if (stage, percent) == self.last:  # keep the recorded messages few
@@ -93,7 +89,7 @@ class BuildProgress:
         self.bar.progress(min(percent, 100) / 100, text=f"{STAGE_LABELS.get(stage, stage)} ({done}/{total})")
 
 
-@st.cache_resource(show_spinner="도우미를 준비하고 있습니다…", hash_funcs={Settings: _settings_key})
+@st.cache_resource(show_spinner=False, hash_funcs={"guro_jobs.settings.Settings": _settings_key})
 def get_assistant(settings: Settings) -> tuple[Assistant, LoadReport]:
     """The one assistant of this process; builds the index first when it is missing or outdated."""
     # Imported here so the page frame renders before FAISS, Kiwi and the embedder are loaded.
@@ -109,6 +105,8 @@ def get_assistant(settings: Settings) -> tuple[Assistant, LoadReport]:
 
 @st.cache_resource(show_spinner=False)
 def get_feedback_store(db_path: str) -> FeedbackStore:
+    from guro_jobs.feedback import FeedbackStore
+
     return FeedbackStore(db_path)
 
 
@@ -127,7 +125,7 @@ def md(text: str) -> str:
 
 def citation_label(citation: Citation) -> str:
     page = f" · {citation.page}쪽" if citation.page else ""
-    return md(f"📄 {citation.document} · {citation.section}{page}")
+    return md(f"{citation.document} · {citation.section}{page}")
 
 
 def quote_html(lines: list[QuotedLine]) -> str:
@@ -169,14 +167,18 @@ def render_citations(answer: Answer, expand_first: bool) -> None:
         return
     st.caption(f"출처 {len(answer.citations)}곳 — 눌러서 원문을 확인하세요 (답변에 쓰인 줄은 노란색)")
     for number, citation in enumerate(answer.citations):
-        with st.expander(citation_label(citation), expanded=expand_first and number == 0):
+        with st.expander(
+            citation_label(citation), expanded=expand_first and number == 0, icon=":material/description:"
+        ):
             st.markdown(quote_html(citation.lines), unsafe_allow_html=True)
 
 
 def submit_feedback(store: FeedbackStore, turn: dict[str, Any], key: str) -> None:
+    from guro_jobs.feedback import RATING_DOWN, RATING_UP
+
     choice = st.session_state.get(f"rating-{key}")
     if choice is None:
-        st.session_state[f"feedback-error-{key}"] = "👍 또는 👎를 먼저 골라 주세요."
+        st.session_state[f"feedback-error-{key}"] = "좋아요 또는 아쉬워요(엄지 아이콘)를 먼저 골라 주세요."
         return
     answer: Answer = turn["answer"]
     citations = json.dumps([c.model_dump(mode="json") for c in answer.citations], ensure_ascii=False)
@@ -198,7 +200,7 @@ def submit_feedback(store: FeedbackStore, turn: dict[str, Any], key: str) -> Non
 
 def render_feedback(store: FeedbackStore, turn: dict[str, Any], key: str) -> None:
     if key in st.session_state.feedback_sent:
-        st.caption("의견을 보내 주셔서 감사합니다. 🙏")
+        st.caption(":material/check_circle: 의견을 보내 주셔서 감사합니다.")
         return
     with st.form(f"feedback-{key}", border=False, enter_to_submit=False):
         rating_col, comment_col, send_col = st.columns([1.2, 5, 1.6], vertical_alignment="bottom")
@@ -216,12 +218,12 @@ def render_feedback(store: FeedbackStore, turn: dict[str, Any], key: str) -> Non
             st.form_submit_button("의견 보내기", on_click=submit_feedback, args=(store, turn, key))
     error = st.session_state.get(f"feedback-error-{key}")
     if error:
-        st.caption(f"⚠️ {error}")
+        st.caption(f":material/warning: {error}")
 
 
 def render_answer(answer: Answer, key: str, latest: bool) -> None:
     if answer.abstained:
-        st.warning(md(answer.text), icon="🔎")
+        st.warning(md(answer.text), icon=":material/search_off:")
         if answer.suggestions:
             st.caption("계획서에 있는 가까운 사업을 물어볼 수 있습니다:")
             columns = st.columns(len(answer.suggestions))
@@ -236,7 +238,7 @@ def render_answer(answer: Answer, key: str, latest: bool) -> None:
     else:
         st.markdown(md(answer.text))
     for notice in answer.notices:
-        st.info(notice, icon="ℹ️")
+        st.info(notice, icon=":material/info:")
     render_citations(answer, expand_first=latest)
     seconds = f" · {answer.latency_ms / 1000:.2f}초" if answer.latency_ms else ""
     st.caption(f"{MODE_LABELS.get(answer.mode, answer.mode)}{seconds}")
@@ -278,10 +280,12 @@ def answer_question(assistant: Assistant, question: str, store: FeedbackStore | 
                 answer = assistant.ask(question, history=history)
             except Exception:
                 logger.exception("answering failed")
-                st.error("답변을 만드는 중 문제가 생겼습니다. 잠시 후 다시 시도해 주세요.", icon="⚠️")
+                st.error(
+                    "답변을 만드는 중 문제가 생겼습니다. 잠시 후 다시 시도해 주세요.", icon=":material/error:"
+                )
                 return
         if answer.mode == "hint":  # empty question: show the hint, keep nothing
-            st.info(answer.text, icon="✏️")
+            st.info(answer.text, icon=":material/edit:")
             return
         turn = {"question": answer.question or question, "answer": answer}
         turns.append(turn)
@@ -293,24 +297,38 @@ def answer_question(assistant: Assistant, question: str, store: FeedbackStore | 
 
 # -- program finder --------------------------------------------------------------------------------
 def render_program_detail(program: Program) -> None:
-    where = f"과제 {program.task_id} {program.task_title or ''}".strip() if program.task_id else program.table or ""
+    from guro_jobs.models import QuotedLine
+    from knowledge.catalog import source_label
+
+    where = (
+        f"과제 {program.task_id} {program.task_title or ''}".strip()
+        if program.task_id
+        else program.table or ""
+    )
     st.markdown(f"**{md(program.name)}**  \n{md(where)}")
     fields = program.fields()
     for field in fields:
         st.markdown(f"- **{md(field.label)}**: {md(field.text)}")
-    st.caption(md(f"📄 {program.document} · {program.section} · {source_label(program)}"))
+    st.caption(
+        ":material/description: " + md(f"{program.document} · {program.section} · {source_label(program)}")
+    )
     span = program.span
     lines = [QuotedLine(text=span.text, start=span.start, end=span.end, page=span.page, used=False)]
     lines += [
-        QuotedLine(text=f.source.text, start=f.source.start, end=f.source.end, page=f.source.page) for f in fields
+        QuotedLine(text=f.source.text, start=f.source.start, end=f.source.end, page=f.source.page)
+        for f in fields
     ]
     by_start = {line.start: line for line in reversed(lines)}  # one row per source line
     st.markdown(quote_html([by_start[start] for start in sorted(by_start)]), unsafe_allow_html=True)
 
 
 def render_finder(catalog: Catalog) -> None:
+    from knowledge.catalog import COLUMNS, TARGET_GROUPS, program_cells, render_programs, source_label
+
     st.subheader("나에게 맞는 사업 찾기")
-    st.caption("나이, 대상, 검색어로 계획서의 사업을 골라 봅니다. 아무것도 고르지 않으면 전체 사업이 보입니다.")
+    st.caption(
+        "나이, 대상, 검색어로 계획서의 사업을 골라 봅니다. 아무것도 고르지 않으면 전체 사업이 보입니다."
+    )
     age_col, group_col, keyword_col = st.columns([1, 2, 2])
     age = age_col.number_input(
         "나이 (만)", min_value=0, max_value=120, value=None, step=1, placeholder="예: 67", key="finder-age"
@@ -325,12 +343,16 @@ def render_finder(catalog: Catalog) -> None:
         note += " · 나이가 적혀 있지 않은 사업은 대상을 함께 고르면 보입니다"
     st.caption(note)
     if not programs:
-        st.info("조건에 맞는 사업이 없습니다. 조건을 줄이거나 다른 검색어를 써 보세요.", icon="🔎")
+        st.info(
+            "조건에 맞는 사업이 없습니다. 조건을 줄이거나 다른 검색어를 써 보세요.",
+            icon=":material/search_off:",
+        )
         return
     rows = [dict(zip(COLUMNS, program_cells(program), strict=True)) for program in programs]
     st.dataframe(rows, hide_index=True, width="stretch")
     st.download_button(
-        "⬇️ CSV로 내려받기",
+        "CSV로 내려받기",
+        icon=":material/download:",
         data=render_programs(programs, "csv").encode("utf-8-sig"),  # BOM: Excel reads Hangul
         file_name="구로구_일자리사업.csv",
         mime="text/csv",
@@ -348,12 +370,17 @@ def render_finder(catalog: Catalog) -> None:
 
 
 # -- sidebar ---------------------------------------------------------------------------------------
-def render_sidebar(assistant: Assistant, report: LoadReport, settings: Settings, store: FeedbackStore | None) -> None:
+def render_sidebar(
+    assistant: Assistant, report: LoadReport, settings: Settings, store: FeedbackStore | None
+) -> None:
     manifest = assistant.kb.manifest
     with st.sidebar:
         st.header("도우미 정보")
         if report.rebuilt:
-            st.info(f"색인을 새로 만들었습니다: {report.reason_ko or '문서나 설정이 바뀌었습니다'}", icon="🛠️")
+            st.info(
+                f"이번 시작 때 색인을 새로 만들었습니다: {report.reason_ko or '문서나 설정이 바뀌었습니다'}",
+                icon=":material/build:",
+            )
         st.subheader("불러온 문서")
         for document in manifest.documents:
             st.markdown(f"- {md(document.name)}  \n  {document.lines:,}줄 · 조각 {document.chunks}개")
@@ -374,7 +401,11 @@ def render_sidebar(assistant: Assistant, report: LoadReport, settings: Settings,
             if settings.answer_mode == "llm":
                 st.caption("LLM 서버가 설정되지 않아 추출형으로 답합니다.")
         st.subheader("의견")
-        st.caption("답변마다 👍/👎와 의견을 남길 수 있습니다 (개인정보는 저장하지 않습니다)." if store else "의견 받기가 꺼져 있습니다.")
+        st.caption(
+            "답변마다 좋아요/아쉬워요와 의견을 남길 수 있습니다 (개인정보는 저장하지 않습니다)."
+            if store
+            else "의견 받기가 꺼져 있습니다."
+        )
 
 
 # -- page ------------------------------------------------------------------------------------------
@@ -388,48 +419,66 @@ def open_feedback_store(settings: Settings) -> FeedbackStore | None:
         return None
 
 
-def main() -> None:
-    st.set_page_config(page_title=TITLE, page_icon="💼", layout="wide")
-    init_session()
-    st.markdown(QUOTE_CSS, unsafe_allow_html=True)
-    st.title(f"💼 {TITLE}")
-    st.caption(f"{PLAN_TITLE}을 근거로 답하고, 원문 출처를 함께 보여 드립니다. 인터넷 없이 동작합니다.")
-    settings = Settings()
-    store = open_feedback_store(settings)
+@dataclass
+class Frame:
+    """The parts of the page that exist before the assistant is loaded."""
 
+    chat_tab: Any
+    finder_tab: Any
+    messages: Any
+    loading: Any
+    typed: str | None
+
+
+def render_frame() -> Frame:
+    st.markdown(QUOTE_CSS, unsafe_allow_html=True)
+    st.title(f":material/work: {TITLE}")
+    st.caption(f"{PLAN_TITLE}을 근거로 답하고, 원문 출처를 함께 보여 드립니다. 인터넷 없이 동작합니다.")
     chat_tab, finder_tab = st.tabs([CHAT_TAB, FINDER_TAB])
     with chat_tab:
-        st.button("🆕 새 대화 시작", on_click=new_conversation, key="new-chat")
+        st.button("새 대화 시작", icon=":material/add_comment:", on_click=new_conversation, key="new-chat")
         messages = st.container()
-        typed = st.chat_input("구로구 일자리 사업에 대해 물어보세요", max_chars=settings.max_question_chars, key="question")
+        # No max_chars: an over-long question is cut by the assistant, which says so in a notice.
+        typed = st.chat_input("구로구 일자리 사업에 대해 물어보세요", key="question")
         loading = st.container()
+    return Frame(chat_tab, finder_tab, messages, loading, typed)
 
-    question = typed if typed is not None else st.session_state.pending_question
+
+def main() -> None:
+    st.set_page_config(page_title=TITLE, page_icon=":material/work:", layout="wide")
+    init_session()
+    frame = render_frame()
+
+    from guro_jobs.settings import Settings
+
+    settings = Settings()
+    store = open_feedback_store(settings)
+    question = frame.typed if frame.typed is not None else st.session_state.pending_question
     st.session_state.pending_question = None
-    # The frame above is already on screen; now history (no assistant needed), then the assistant.
     turns = st.session_state.turns
-    with messages:
+    with frame.messages:  # history and the examples need no assistant
         for number, turn in enumerate(turns):
             latest = question is None and number == len(turns) - 1
             render_turn(turn, f"{st.session_state.conversation}-{number}", latest, store)
-    with loading:
+        if question is None and not turns:
+            render_examples()
+    # st.spinner appears only after 0.5 s, so a cache hit shows nothing.
+    with frame.loading, st.spinner("도우미를 준비하고 있습니다…"):
         try:
             assistant, report = get_assistant(settings)
         except Exception:
             logger.exception("loading the assistant failed")
             st.error(
-                "도우미를 불러오지 못했습니다. 색인 폴더와 계획서 파일을 확인한 뒤 페이지를 새로 고쳐 주세요.", icon="⚠️"
+                "도우미를 불러오지 못했습니다. 색인 폴더와 계획서 파일을 확인한 뒤 페이지를 새로 고쳐 주세요.",
+                icon=":material/error:",
             )
             return
-
-    with messages:
-        if question is not None:
+    if question is not None:
+        with frame.messages:
             answer_question(assistant, question, store)
-        elif not turns:
-            render_examples()
-    with finder_tab:
-        render_finder(assistant.kb.catalog)
     render_sidebar(assistant, report, settings, store)
+    with frame.finder_tab:
+        render_finder(assistant.kb.catalog)
 
 
 main()

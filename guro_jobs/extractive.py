@@ -222,6 +222,8 @@ class ExtractiveAnswerer:
                 break
             if line in direct or line.path != best_line.path or score < 0.6 * best_score:
                 continue
+            if not line.field and len(strip_bullet(line.text)) < 8:
+                continue  # a bare item heading such as `○ 지원내용` says nothing by itself
             if any(line_text(line) == line_text(d) for d in direct):
                 continue
             supporting.append(line)

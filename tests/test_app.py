@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import sqlite3
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +43,16 @@ def ask(at: AppTest, question: str) -> AppTest:
 
 
 def texts(node: Any) -> Iterator[str]:
-    """Every label and text value under a node of the element tree."""
-    for attribute in ("label", "value", "body", "placeholder"):
-        try:
-            value = getattr(node, attribute)
-        except Exception:  # widgets without that attribute or without a value yet
-            continue
-        if isinstance(value, str):
-            yield value
+    """Every label and text value under a node of the element tree (each once)."""
+    for attributes in (("label",), ("value", "body")):
+        for attribute in attributes:
+            try:
+                value = getattr(node, attribute)
+            except Exception:  # widgets without that attribute or without a value yet
+                continue
+            if isinstance(value, str):
+                yield value
+                break
     children = getattr(node, "children", None)
     if isinstance(children, dict):
         for child in children.values():
@@ -110,7 +111,9 @@ def test_example_question_buttons_and_new_conversation(feedback_db: Path) -> Non
     assert "20만원" in messages(at, "assistant")[-1]
     at.button(key="new-chat").click().run()
     assert messages(at, "user") == []
-    assert any(b.label == INCENTIVE_QUESTION for b in at.button), "a new conversation shows the examples again"
+    assert any(b.label == INCENTIVE_QUESTION for b in at.button), (
+        "a new conversation shows the examples again"
+    )
 
 
 def test_empty_question_shows_hint(feedback_db: Path) -> None:
@@ -207,13 +210,19 @@ QUESTIONS = (
 
 
 def test_ten_concurrent_sessions_keep_their_own_history(feedback_db: Path) -> None:
-    def session(question: str) -> tuple[str, list[str], str]:
-        at = ask(ask(start(), question), "더 자세히 알려줘")
-        return question, messages(at, "user"), page_text(at)
+    """Ten sessions open at once, their turns interleaved, each sees only its own conversation.
 
-    with ThreadPoolExecutor(max_workers=len(QUESTIONS)) as pool:
-        results = list(pool.map(session, QUESTIONS))
-    for question, user_messages, text in results:
-        assert user_messages == [question, "더 자세히 알려줘"]
-        others = [other for other in QUESTIONS if other != question]
-        assert not [other for other in others if other in text], f"session of {question!r} saw another's question"
+    AppTest swaps a process-wide mock Runtime in and out around every run, so two AppTest runs
+    cannot execute in parallel threads; interleaving the turns of ten live sessions exercises
+    the same isolation (history is kept in each session's `st.session_state` only).
+    """
+    sessions = {question: start() for question in QUESTIONS}
+    for turn in (None, "더 자세히 알려줘"):
+        for question, at in sessions.items():
+            ask(at, turn or question)
+    for question, at in sessions.items():
+        assert messages(at, "user") == [question, "더 자세히 알려줘"]
+        text = page_text(at)
+        assert question in text
+        seen = [other for other in QUESTIONS if other != question and other in text]
+        assert not seen, f"the session of {question!r} shows other sessions' questions: {seen}"
