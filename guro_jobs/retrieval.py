@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ingestion.models import Chunk, ParsedLine
 from guro_jobs.understanding import SYNONYMS
+from ingestion.models import Chunk, ParsedLine
 from knowledge.store import KnowledgeBase
 
 # Generic endings that do not identify a program: `청년도전지원사업` should match `청년도전지원`.
@@ -41,7 +41,7 @@ GLOSSARY: dict[str, str] = {
     "guards": "경비원", "vocational": "직업", "school": "학교", "students": "학생", "student": "학생",
     "certification": "인증", "certified": "인증", "marketing": "마케팅", "overseas": "해외", "academy": "사관학교",
     "participants": "참여자", "people": "명", "many": "수", "number": "수", "target-number": "목표",
-    "goal": "목표", "goals": "목표", "employed": "취업자", "unemployment": "실업", "households": "세대",
+    "goal": "목표", "goals": "목표", "employed": "취업자", "unemployment": "실업",
     "guro": "구로구", "district": "구로구", "space": "공간", "g-valley": "G밸리", "valley": "G밸리",
     "households": "세대수", "household": "세대수", "insurance": "고용보험 피보험자", "insured": "피보험자",
     "businesses": "사업체", "business": "사업체", "employees": "종사자", "workers": "근로자", "worker": "근로자",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import re
 from pathlib import Path
@@ -112,7 +113,7 @@ def assign_pages(raw_lines: list[str]) -> list[SourceLine]:
     if markers:
         spans = [
             (b_line - a_line) / (b_page - a_page)
-            for (a_line, a_page), (b_line, b_page) in zip(markers, markers[1:], strict=False)
+            for (a_line, a_page), (b_line, b_page) in itertools.pairwise(markers)
             if b_page > a_page
         ]
         reach = int(min(spans)) if spans else 60

@@ -113,7 +113,7 @@ def test_no_chunk_mixes_two_tasks(plan_lines, plan_chunks):
 
 
 def test_page_markers_set_the_page(plan_lines):
-    near_marker = next(ln for ln in plan_lines if ln.text.startswith("□ 기대효과") or "기대효과" == (ln.value or ""))
+    near_marker = next(ln for ln in plan_lines if ln.text.startswith("□ 기대효과") or (ln.value or "") == "기대효과")
     assert near_marker.page == 22  # the lines just after `- 21 -`
     before = next(ln for ln in plan_lines if "권역별 진로센터장" in ln.text)
     assert before.page == 21
