@@ -127,18 +127,8 @@ GROUP_WORDS: dict[str, re.Pattern[str]] = {
     "외국인": re.compile(r"외국인|다문화"),
 }
 SME = re.compile(r"중소기업")
-PERSON_GROUPS = frozenset(
-    {
-        "청년",
-        "중장년",
-        "신중년",
-        "노인·어르신",
-        "여성·경력단절여성",
-        "장애인",
-        "저소득·수급자·차상위",
-        "특성화고·학생",
-    }
-)
+# Groups of people: a program naming one of them is for those people, not an SME program.
+PERSON_GROUPS = frozenset(TARGET_GROUPS) - {"중소기업·재직자", "사회적기업", "외국인"}
 # The plan files these tables' rows as support for small firms.
 SME_TABLES = frozenset({"중소기업 역량강화"})
 # 민간위탁 rows hire the staff who run a facility; the group a facility serves is not who is hired.
