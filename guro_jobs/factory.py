@@ -81,4 +81,8 @@ def build_assistant(
     assistant = Assistant(
         kb, retriever, top_k=r.top_k, max_question_chars=settings.max_question_chars, llm=create_llm(settings)
     )
+    # Kiwi and the C embedder load lazily on first use (about 2 s): pay it at start-up, not on the
+    # resident's first question.
+    kb.tokenizer.tokens("구로 일자리 도우미")
+    kb.embedder.query("구로 일자리 도우미")
     return assistant, report
