@@ -197,17 +197,9 @@ def run_vanilla(rag: VanillaRAG, items: list[QAItem]) -> list[ResultItem]:
 # -- (2) ablation of our retriever ------------------------------------------------------------------------
 def ranked_sections(result: RetrievalResult, limit: int = TOP_K) -> list[ResultRetrieved]:
     """Distinct sections in rank order (several chunks of one section count once, as in answers)."""
-    seen: set[tuple[str, str]] = set()
-    out: list[ResultRetrieved] = []
-    for ranked in result.ranked:
-        key = (ranked.chunk.document, ranked.chunk.label)
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(ResultRetrieved(document=ranked.chunk.document, section=ranked.chunk.label, score=ranked.score))
-        if len(out) >= limit:
-            break
-    return out
+    return [
+        ResultRetrieved(document=r.chunk.document, section=r.chunk.label, score=r.score) for r in result.sections(limit)
+    ]
 
 
 @dataclass

@@ -182,25 +182,16 @@ class Assistant:
         )
 
     def _sections(self, result: RetrievalResult) -> list[RetrievedSection]:
-        seen: set[tuple[str, str]] = set()
-        out: list[RetrievedSection] = []
-        for item in result.ranked:
-            key = (item.chunk.document, item.chunk.label)
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append(
-                RetrievedSection(
-                    document=item.chunk.document,
-                    section=item.chunk.label,
-                    score=round(item.score, 4),
-                    chunk_id=item.chunk.id,
-                    page=item.chunk.page,
-                )
+        return [
+            RetrievedSection(
+                document=item.chunk.document,
+                section=item.chunk.label,
+                score=round(item.score, 4),
+                chunk_id=item.chunk.id,
+                page=item.chunk.page,
             )
-            if len(out) >= max(self.top_k, 10):
-                break
-        return out
+            for item in result.sections(max(self.top_k, 10))
+        ]
 
     def _abstain_reason(self, turn: Turn, result: RetrievalResult) -> str | None:
         if not result.ranked:

@@ -216,6 +216,19 @@ class RetrievalResult:
     dense_top: float = 0.0
     bm25_top: float = 0.0
 
+    def sections(self, limit: int) -> list[Ranked]:
+        """The best-ranked chunk of each distinct section, in rank order (a section counts once)."""
+        seen: set[tuple[str, str]] = set()
+        out: list[Ranked] = []
+        for item in self.ranked:
+            key = (item.chunk.document, item.chunk.label)
+            if key not in seen:
+                seen.add(key)
+                out.append(item)
+                if len(out) >= limit:
+                    break
+        return out
+
 
 class HybridRetriever:
     def __init__(self, kb: KnowledgeBase, bm25_weight: float, dense_weight: float, candidates: int) -> None:

@@ -245,12 +245,7 @@ def age_groups(age: AgeRange | None) -> set[str]:
     """Groups an age range alone implies: within 15–39 청년, from 40 중장년, 50–69 신중년, from 65 노인."""
     if age is None:
         return set()
-    low = age.min if age.min is not None else 0
-    if age.min is not None and not age.min_inclusive:
-        low += 1
-    high = age.max if age.max is not None else 200
-    if age.max is not None and not age.max_inclusive:
-        high -= 1
+    low, high = age.bounds()
     groups: set[str] = set()
     if age.max is not None and high <= 39 and low >= 15:
         groups.add("청년")

@@ -61,14 +61,19 @@ class AgeRange(BaseModel):
             return False
         return not (self.max is not None and (age > self.max or (age == self.max and not self.max_inclusive)))
 
-    def overlaps(self, low: int, high: int) -> bool:
-        """True when some age in [low, high] is admitted."""
+    def bounds(self) -> tuple[int, int]:
+        """The inclusive whole-year range admitted (0 and 200 stand for open ends)."""
         lo = self.min if self.min is not None else 0
         if self.min is not None and not self.min_inclusive:
             lo += 1
         hi = self.max if self.max is not None else 200
         if self.max is not None and not self.max_inclusive:
             hi -= 1
+        return lo, hi
+
+    def overlaps(self, low: int, high: int) -> bool:
+        """True when some age in [low, high] is admitted."""
+        lo, hi = self.bounds()
         return lo <= high and low <= hi
 
 
