@@ -17,6 +17,7 @@ from guro_jobs.models import Answer, RetrievedSection
 from guro_jobs.retrieval import FocusMatch, HybridRetriever, RetrievalResult, match_names
 from guro_jobs.understanding import OTHER_DISTRICTS, QuestionInfo, analyse, is_list_question
 from ingestion.models import ParsedLine
+from knowledge.catalog import Program
 from knowledge.store import KnowledgeBase
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,25 @@ def clean_question(question: str, limit: int) -> tuple[str, list[str]]:
     return text, notices
 
 
+def by_relevance(programs: list[Program], result: RetrievalResult) -> list[Program]:
+    """Programs in the order of the question's best matching chunk of each (document order on ties)."""
+
+    def score(program: Program) -> float:
+        depth = len(program.section_path)
+        return max(
+            (
+                item.score
+                for item in result.ranked
+                if item.chunk.document == program.document
+                and item.chunk.section[:depth] == program.section_path
+                and (program.origin == "task" or item.chunk.start <= program.span.start <= item.chunk.end)
+            ),
+            default=0.0,
+        )
+
+    return sorted(programs, key=score, reverse=True)
+
+
 class Assistant:
     def __init__(
         self,
@@ -101,8 +121,8 @@ class Assistant:
 
     # -- steps --------------------------------------------------------------------------------------
     def _understand(self, text: str, history: list[str]) -> Turn:
-        info = analyse(text)
         focus = match_names(text, self.retriever.names)
+        info = analyse(text, names=[m.key for m in focus if m.key])
         carried = False
         if not focus:
             for previous in reversed(history):
@@ -123,6 +143,7 @@ class Assistant:
         if is_list_question(info, own_focus) and len(self.kb.catalog):
             programs = self.kb.catalog.filter(age=info.age, age_range=info.age_range, groups=info.groups or None)
             if programs:
+                programs = by_relevance(programs, result)
                 listing = compose_program_list(programs, self.kb)
                 return self._finish(text, listing, retrieved, info, mode="catalog")
         reason = self._abstain_reason(turn, result)

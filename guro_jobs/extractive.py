@@ -22,7 +22,18 @@ _GENERIC_HEADINGS = frozenset(
     {"추진배경", "추진방향", "사업개요", "사업내용", "기대효과", "연차별 추진계획", "추진배경 및 현황", "소요예산", "사업예산"}
 )
 MAX_SUPPORTING = 2
+_STEPS = re.compile(r"\S\s*(?:>|▶|→)\s*\S.*(?:>|▶|→)")
+_PAPERS = re.compile(r"계약서|증명서|신청서|확인서|등록증|등본|서류")
+_ORGANISATION = re.compile(r"진흥원|공단|재단|공사|협회|대학교|센터|조합|위원회|고용노동부|서울시")
+_ARROW = re.compile(r"^\s*[▶►→⇒➡]+\s*$")
+# A heading line's block ends at the next line of its own level or above.
+_BLOCK_STOPS = {"○": "○□", "-": "-○□"}
+_COLUMN_HEADER = re.compile(r"^(?:\S\s){2,}\S(?:\s|$)")  # `구 분 내 용 …`, `유 형 지 원 내 용`
+_SUMMARY_FIELDS = frozenset(INTENT_FIELDS["content"] + INTENT_FIELDS["eligibility"])
+HEAD_CHARS = 45  # a heading line (`○ 추진절차`, `○ 운영 프로그램 : … 21개 프로그램`) is short
+BLOCK_CHARS = 360  # a block shown in an answer stops after about this many characters
 LIST_LIMIT = 12
+SUMMARY_CHARS = 90  # one program's line in a list answer; the citation holds the rest
 
 
 def _is_item(line: ParsedLine) -> bool:
@@ -102,10 +113,69 @@ def cite(lines: list[ParsedLine], used: set[tuple[str, int]]) -> list[Citation]:
     return citations
 
 
+def _marker(line: ParsedLine) -> str:
+    return line.text.lstrip()[:1]
+
+
+def _rows(lines: list[ParsedLine]) -> list[list[ParsedLine]]:
+    """Lines of a flattened table grouped back into cells: consecutive source lines belong together,
+    a bullet starts a new one, and `▶` joins the steps of a procedure into one row."""
+    rows: list[list[ParsedLine]] = []
+    for line in lines:
+        previous = rows[-1] if rows else None
+        if previous and (
+            _ARROW.match(line.text)
+            or _ARROW.match(previous[-1].text)
+            or (not _BULLET.match(line.text) and line.start <= previous[-1].end + 1)
+        ):
+            previous.append(line)
+        else:
+            rows.append([line])
+    return rows
+
+
+def row_text(row: list[ParsedLine]) -> str:
+    return re.sub(r"\s+", " ", " ".join(line_text(line) for line in row)).strip()
+
+
 class ExtractiveAnswerer:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self._token_cache: dict[str, frozenset[str]] = {}
+        # Every line of a section in document order: blocks and enumerations read whole sections.
+        sections: dict[tuple[str, tuple[str, ...]], dict[int, ParsedLine]] = defaultdict(dict)
+        for chunk in kb.chunks:
+            for line in chunk.lines:
+                sections[(line.document, tuple(line.path))][line.start] = line
+        self._sections = {key: sorted(lines.values(), key=lambda ln: ln.start) for key, lines in sections.items()}
+        self._blocks: dict[tuple[str, int], list[list[ParsedLine]]] = {}
+
+    def section_lines(self, line: ParsedLine) -> list[ParsedLine]:
+        return self._sections.get((line.document, tuple(line.path)), [])
+
+    def block(self, head: ParsedLine) -> list[list[ParsedLine]]:
+        """What a heading line heads, as rows: the steps under `○ 추진절차`, the courses of a flattened
+        table under `- AIoT(사물지능)기반 기술교육(예시)`, the programs under `○ 운영 프로그램 : …`."""
+        key = (head.document, head.start)
+        cached = self._blocks.get(key)
+        if cached is None:
+            cached = self._blocks[key] = self._find_block(head)
+        return cached
+
+    def _find_block(self, head: ParsedLine) -> list[list[ParsedLine]]:
+        stops = _BLOCK_STOPS.get(_marker(head))
+        if stops is None or len(strip_bullet(head.text)) > HEAD_CHARS:
+            return []  # a sentence is not a heading, even when a table follows it
+        following: list[ParsedLine] = []
+        for line in self.section_lines(head):
+            if line.start <= head.start:
+                continue
+            if _marker(line) in stops or (line.kind == "field" and _marker(head) == "-"):
+                break
+            following.append(line)
+        if any(line.field == "세부사업" for line in following):
+            return []  # rows of a program table are enumerated by name instead
+        return [row for row in _rows(following) if not _COLUMN_HEADER.match(row_text(row))]
 
     def _tokens(self, text: str) -> frozenset[str]:
         cached = self._token_cache.get(text)
@@ -145,36 +215,22 @@ class ExtractiveAnswerer:
                 score = 2.0
             elif intent == "hours" and re.search(r"\d+\s*시간", line.text):
                 score = 1.5
+            elif intent == "howto" and _STEPS.search(line.display()):
+                score = 1.8  # `발굴 > 상담 > 교육 > 취업연계`: the steps themselves
+            elif intent == "apply" and _PAPERS.search(line.text):
+                score = 1.5
+            elif intent == "agency" and _ORGANISATION.search(line.text):
+                score = 1.0
+            elif intent in ("list", "content", "howto") and self.block(line):
+                score = 1.5 if intent == "list" else 1.0  # a heading over the items that were asked for
             best = max(best, weight * score)
         return best
 
-    def _enumerate(self, best: ParsedLine, ranked: list[Ranked], limit: int = LIST_LIMIT) -> list[ParsedLine]:
+    def _enumerate(self, best: ParsedLine) -> list[ParsedLine]:
         """For 'what programs are there' questions: the items of the best section, in document order."""
-        lines: dict[int, ParsedLine] = {}
-        for chunk in self.kb.chunks:
-            if chunk.document == best.document and chunk.section == best.path:
-                for line in chunk.lines:
-                    lines[line.start] = line
-        items = [ln for ln in sorted(lines.values(), key=lambda ln: ln.start) if _is_item(ln)]
+        items = [ln for ln in self.section_lines(best) if _is_item(ln)]
         rows = [ln for ln in items if ln.field == "세부사업"]
-        return (rows or items)[:limit]
-
-    def _sub_items(self, head: ParsedLine, limit: int = 6) -> list[ParsedLine]:
-        """The `-` items under a bare `○ 제목` line of the same section."""
-        if not head.text.startswith("○") or head.field or len(head.text) > 20:
-            return []
-        following = sorted(
-            (ln for c in self.kb.chunks if c.document == head.document and c.section == head.path for ln in c.lines),
-            key=lambda ln: ln.start,
-        )
-        items: list[ParsedLine] = []
-        for line in following:
-            if line.start <= head.start:
-                continue
-            if line.text.startswith("○") or len(items) >= limit:
-                break
-            items.append(line)
-        return items
+        return rows or items
 
     def compose(self, info: QuestionInfo, result: RetrievalResult) -> Composition | None:
         ranked: list[Ranked] = result.ranked[:CANDIDATE_CHUNKS]
@@ -214,6 +270,20 @@ class ExtractiveAnswerer:
                 break
             if score >= 0.85 * best_score and self._intent_score(line, info) > 0 and line.path == best_line.path:
                 direct.append(line)
+        for intent in [i for i in info.intents[1:2] if i not in ("figure", "list", "content")]:
+            # A second field asked ("인건비 받으려면 어떤 서류?"): its best line joins the answer.
+            asked = QuestionInfo(text=info.text, intents=[intent])
+            if not any(self._intent_score(line, asked) > 0 for line in direct):
+                extra = next(
+                    (
+                        line
+                        for score, line in scored
+                        if score >= 0.6 * best_score and scope_of(line.path) == scope and self._intent_score(line, asked) > 0
+                    ),
+                    None,
+                )
+                if extra is not None:
+                    direct.append(extra)
         supporting: list[ParsedLine] = []
         # "What does it offer" answers list the block's items; other answers stay short.
         room = 4 if "content" in info.intents[:1] else MAX_SUPPORTING
@@ -230,18 +300,43 @@ class ExtractiveAnswerer:
         direct.sort(key=lambda ln: ln.start)
         supporting.sort(key=lambda ln: ln.start)
         chosen = direct + supporting
-        if "list" in info.intents:
-            chosen = self._enumerate(best_line, ranked) or chosen
-            direct = chosen
-        elif (items := self._sub_items(best_line)) and set(info.intents[:1]) & {"content", "howto", "list"}:
-            # `○ 추진내용` heads the items below it: show them, not the bare heading.
-            direct = chosen = items
-        header = title_of(best_line.path)
         listing = "list" in info.intents
-        body = "\n".join(f"• {list_text(line) if listing else line_text(line)}" for line in chosen)
+        header = title_of(best_line.path)
+        expanding = bool(set(info.intents) & {"list", "content", "howto"})
+        head = next(
+            (
+                line
+                for score, line in scored
+                if expanding and score >= 0.6 * best_score and line.path == best_line.path and self.block(line)
+            ),
+            None,
+        )
+        programs = self._sub_programs(best_line, result) if listing else []
+        task_named = any(m.path == tuple(best_line.path[:2]) for m in result.focus)
+        if programs and (task_named or head is None):
+            header = title_of(best_line.path[:2])
+            body = [f"• {title}: {_short(line_text(line))}" for title, line in programs]
+            chosen = direct = [line for _, line in programs]
+        elif head is not None:
+            # `○ 추진절차` or `- AIoT 기반 기술교육(예시)` heads what was asked: show its rows.
+            rows = _bounded(self.block(head))
+            others = [ln for ln in direct if ln is not head and not _within(ln, rows)][:2]
+            body = [f"• {line_text(ln)}" for ln in others] + [f"• {line_text(head)}"]
+            body += [f"  - {row_text(row)}" for row in rows]
+            chosen = others + [head] + [ln for row in rows for ln in row]
+            direct = chosen
+        elif listing and (items := self._enumerate(best_line)):
+            shown, rest = items[:LIST_LIMIT], items[LIST_LIMIT:]
+            body = [f"• {list_text(line)}" for line in shown]
+            named = [line for line in rest if line.stub]
+            if named:
+                body.append("• 그 밖에: " + ", ".join(line.stub or "" for line in named))
+            chosen = direct = shown + named
+        else:
+            body = [f"• {line_text(line)}" for line in chosen]
         used = {(ln.document, ln.start) for ln in chosen}
         return Composition(
-            text=f"{header}\n{body}",
+            text=header + "\n" + "\n".join(body),
             citations=cite(chosen, used),
             focus=header,
             lines=chosen,
@@ -252,6 +347,47 @@ class ExtractiveAnswerer:
             },
         )
 
+    def _sub_programs(self, best: ParsedLine, result: RetrievalResult) -> list[tuple[str, ParsedLine]]:
+        """A task's named parts (`□ 청년 중소기업 체험사업`, `□ G밸리 의료기기·IT 청년인재 채용지원사업`), each with
+        its first line, for 'what is there' questions about the task rather than about one named part."""
+        task = tuple(best.path[:2])
+        if len(task) < 2 or not task[0].startswith("Ⅳ"):
+            return []
+        if any(len(m.path) >= 3 and tuple(best.path[:3]) == m.path[:3] for m in result.focus):
+            return []  # the question names this part: its own items answer it
+        programs: list[tuple[str, ParsedLine]] = []
+        for (document, path), lines in self._sections.items():
+            if document != best.document or path[:2] != task or len(path) < 3 or path[2] in _GENERIC_HEADINGS:
+                continue
+            if any(title == path[2] for title, _ in programs):
+                continue
+            items = [ln for ln in lines if _is_item(ln)]
+            # What the part does says most in a list; its address or budget says least.
+            first = next((ln for ln in items if ln.field in _SUMMARY_FIELDS), items[0] if items else None)
+            if first is not None:
+                programs.append((path[2], first))
+        return programs if len(programs) >= 2 else []
+
+
+def _within(line: ParsedLine, rows: list[list[ParsedLine]]) -> bool:
+    return any(line is member for row in rows for member in row)
+
+
+def _short(text: str, limit: int = SUMMARY_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit].rstrip() + "…"
+
+
+def _bounded(rows: list[list[ParsedLine]], limit: int = BLOCK_CHARS) -> list[list[ParsedLine]]:
+    """The first rows of a block, up to about `limit` characters (always at least one row)."""
+    out: list[list[ParsedLine]] = []
+    total = 0
+    for row in rows:
+        if out and total + len(row_text(row)) > limit:
+            break
+        out.append(row)
+        total += len(row_text(row))
+    return out
+
 
 def compose_program_list(programs: list[Program], kb: KnowledgeBase, limit: int = 8) -> Composition:
     """A list answer from the catalog: each program with a one-line eligibility and support summary."""
@@ -260,7 +396,7 @@ def compose_program_list(programs: list[Program], kb: KnowledgeBase, limit: int 
     cited: list[ParsedLine] = []
     for program in shown:
         where = f"과제 {program.task_id}" if program.task_id else (program.table or "")
-        summary = program.summary()
+        summary = _short(program.summary())
         lines_out.append(f"• {program.name} ({where})" + (f" — {summary}" if summary else ""))
         sources = [f.source for f in (program.target, *program.support[:1]) if f is not None] or [program.span]
         for source in sources:

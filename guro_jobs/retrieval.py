@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from guro_jobs.understanding import SYNONYMS
+from guro_jobs.understanding import GROUP_CUES, SYNONYMS
 from ingestion.models import Chunk, ParsedLine
 from knowledge.store import KnowledgeBase
 
@@ -21,6 +21,8 @@ _NON_PROGRAM_BLOCKS = frozenset(
     {"추진배경", "추진방향", "사업개요", "사업내용", "기대효과", "연차별추진계획", "추진배경및현황", "소요예산", "사업예산"}
 )
 _SPLIT = re.compile(r"[!‘’'\"“”&,·()\[\]]+")
+# Words that name who a program serves (`중소기업`, `사회적경제`) are not the name of one program.
+_GROUP_WORDS = frozenset(cue.replace(" ", "") for cues in GROUP_CUES.values() for cue in cues)
 
 # English words residents may use, mapped to the plan's own words (the dense side carries the rest).
 GLOSSARY: dict[str, str] = {
@@ -129,11 +131,29 @@ class FocusMatch:
     title: str
     exact: bool
     row: int | None = None
+    key: str = ""  # the name as the question spells it (spacing removed), for an exact match
 
     def covers(self, chunk: Chunk) -> bool:
         if self.row is not None:
             return tuple(chunk.section) == self.path and chunk.start <= self.row <= chunk.end
         return tuple(chunk.section[: len(self.path)]) == self.path
+
+
+def _tails(title: str) -> set[str]:
+    """Shorter names residents use for a long title: its tails from a word boundary whose distinctive
+    part is still long (`청년취업사관학교` for `G밸리 4차 산업형 청년취업사관학교 조성`)."""
+    tails: set[str] = set()
+    for fragment in _SPLIT.split(title):
+        words = fragment.split()
+        for start in range(1, len(words)):
+            tail = squash("".join(words[start:]))
+            if len(_core(tail)) >= 6:
+                tails.add(tail)
+    return tails
+
+
+def _name_keys(keys: set[str]) -> tuple[str, ...]:
+    return tuple(sorted(k for k in keys if len(k) >= 4 and k not in _GROUP_WORDS))
 
 
 def build_name_index(lines: list[ParsedLine]) -> list[NamedSection]:
@@ -147,36 +167,43 @@ def build_name_index(lines: list[ParsedLine]) -> list[NamedSection]:
             title = re.sub(r"^\(\s*과제\s*[\d-]+\s*\)\s*", "", title)
             title = re.sub(r"^\d+\.\s*", "", title)
             fragments = [squash(f) for f in _SPLIT.split(title)]
-            keys = {squash(title), *fragments}
+            keys = {squash(title), *fragments, *_tails(title)}
             keys |= {_core(k) for k in list(keys)}
-            named.append(NamedSection(title, tuple(line.path), tuple(sorted(k for k in keys if len(k) >= 4))))
+            named.append(NamedSection(title, tuple(line.path), _name_keys(keys)))
         elif line.kind == "table" and line.field == "세부사업" and line.value:
             name = squash(line.value)
             keys = {name, *(squash(f) for f in _SPLIT.split(line.value))}
             keys |= {_core(k) for k in list(keys)}
-            named.append(
-                NamedSection(line.value, tuple(line.path), tuple(sorted(k for k in keys if len(k) >= 4)), line.start)
-            )
+            named.append(NamedSection(line.value, tuple(line.path), _name_keys(keys), line.start))
     return named
+
+
+def _other_group(key: str, q_groups: set[str]) -> bool:
+    """`장애인 일자리사업` is not a misspelt `노인 일자리사업`: the question names another group."""
+    key_groups = {word for word in _GROUP_WORDS if word in key}
+    return bool(key_groups - q_groups) and bool(q_groups - key_groups)
 
 
 def match_names(question: str, names: list[NamedSection]) -> list[FocusMatch]:
     """Named sections the question mentions (spacing ignored, one typo allowed for longer names)."""
     q = squash(question)
     q_bigrams = {q[i : i + 2] for i in range(len(q) - 1)}
+    q_groups = {word for word in _GROUP_WORDS if word in q}
     found: dict[tuple[tuple[str, ...], int | None], FocusMatch] = {}
     best_len: dict[tuple[tuple[str, ...], int | None], int] = {}
     for named in names:
         for key in named.keys:
             exact = key in q
             score = len(key) + 1 if exact else 0
-            if not exact and len(key) >= 5:
+            if not exact and len(key) >= 5 and not _other_group(key, q_groups):
                 key_bigrams = _bigrams(key)
                 shared = len(key_bigrams & q_bigrams)
                 if len(key) >= 6 and shared >= 4 and shared >= 0.6 * len(key_bigrams):
-                    # Most of a long name, e.g. `경비원취업교육` for `중장년경비원취업교육`.
-                    common = _longest_common_substring(key, q)
-                    if common >= 5 and common / len(key) >= 0.7:
+                    # Most of a long name, e.g. `경비원취업교육` for `중장년경비원취업교육`; its generic
+                    # ending does not count (`장애인일자리사업` shares only `일자리사업` with `안심일자리사업`).
+                    core = _core(key)
+                    common = _longest_common_substring(core, q)
+                    if common >= 5 and common / len(core) >= 0.7:
                         score = common
                 if not score and shared >= len(key_bigrams) - 2:
                     fuzzy = any(
@@ -189,7 +216,7 @@ def match_names(question: str, names: list[NamedSection]) -> list[FocusMatch]:
                 slot = (named.path, named.row)
                 if score > best_len.get(slot, 0):
                     best_len[slot] = score
-                    found[slot] = FocusMatch(named.path, named.title, exact, named.row)
+                    found[slot] = FocusMatch(named.path, named.title, exact, named.row, key if exact else "")
     if not found:
         return []
     # Keep the most specific matches: drop a match whose name is a part of a longer matched name.

@@ -34,7 +34,7 @@ INTENT_CUES: dict[str, tuple[str, ...]] = {
                "같이 해", "함께 해", "which organization", "who runs", "partner"),
     "list": ("어떤 지원", "어떤 사업", "어떤 프로그램", "어떤 일자리", "무슨 지원", "무슨 사업", "무슨 프로그램", "뭐가 있",
              "뭐 있", "뭐있", "목록", "종류", "사업들", "프로그램들", "어떤 게", "어떤게", "어떤 것", "뭐뭐", "어디어디",
-             "무엇무엇", "어떤 과목", "구성", "what programs", "which programs", "what support", "list"),
+             "무엇무엇", "어떤 과목", "구성", "지원이 뭐", "지원은 뭐", "사업이 뭐", "사업은 뭐", "프로그램이 뭐", "프로그램은 뭐", "what programs", "which programs", "what support", "list"),
 }
 # Field labels (spacing removed) that carry each intent's answer.
 INTENT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -105,19 +105,53 @@ class QuestionInfo:
 
 
 def _has_cue(text: str, cue: str) -> bool:
-    if cue.isascii():
-        return re.search(rf"(?<![a-z]){re.escape(cue)}", text) is not None
-    return cue in text
+    return next(_cue_spans(text, cue), None) is not None
 
 
-def analyse(question: str) -> QuestionInfo:
+def _cue_spans(text: str, cue: str):
+    pattern = rf"(?<![a-z]){re.escape(cue)}" if cue.isascii() else re.escape(cue)
+    return (m.span() for m in re.finditer(pattern, text))
+
+
+def _name_spans(text: str, names: list[str]) -> list[tuple[int, int]]:
+    """Where the question spells a program's name (spacing ignored): `사업개발비 지원(구비)`."""
+    spans: list[tuple[int, int]] = []
+    for name in filter(None, names):
+        pattern = r"\s*".join(re.escape(ch) for ch in name if not ch.isspace())
+        spans.extend(m.span() for m in re.finditer(pattern, text))
+    return spans
+
+
+def _intent_matches(lower: str, names: list[str]) -> list[tuple[str, str]]:
+    """(intent, cue) pairs found in the question. A cue inside a program's name asks nothing (`구비` in
+    `사업개발비 지원(구비)`), and a cue inside a longer cue of another intent gives way to it (`누가` in
+    `누가 운영`)."""
+    found = [
+        (intent, cue, span) for intent, cues in INTENT_CUES.items() for cue in cues for span in _cue_spans(lower, cue)
+    ]
+    blocked = _name_spans(lower, names)
+    kept: list[tuple[str, str]] = []
+    for intent, cue, (start, end) in found:
+        if any(s <= start and end <= e for s, e in blocked):
+            continue
+        if any(
+            other != intent and s <= start and end <= e and e - s > end - start for other, _, (s, e) in found
+        ):
+            continue
+        kept.append((intent, cue))
+    return kept
+
+
+def analyse(question: str, names: list[str] | None = None) -> QuestionInfo:
+    """What the question asks; `names` are the program names it mentions (their words are not cues)."""
     text = question.strip()
     lower = text.lower()
     info = QuestionInfo(text=text)
     info.has_korean = bool(re.search(r"[\uac00-\ud7a3]", text))
     info.injection = bool(INJECTION.search(text))
-    for intent, cues in INTENT_CUES.items():
-        if any(_has_cue(lower, cue) for cue in cues):
+    matches = _intent_matches(lower, [n.lower() for n in names or []])
+    for intent in INTENT_CUES:
+        if any(found == intent for found, _ in matches):
             info.intents.append(intent)
     # "몇 명" style figures outrank a generic "대상" cue; "얼마" outranks both.
     if "얼마" in lower and not {"amount", "budget"} & set(info.intents) and re.search(
@@ -129,6 +163,10 @@ def analyse(question: str) -> QuestionInfo:
     order = ["amount", "location", "hours", "period", "budget", "eligibility", "agency", "apply", "howto", "content",
              "figure", "list"]
     info.intents.sort(key=order.index)
+    if any(intent == "howto" and cue.startswith("어떻게") for intent, cue in matches):
+        # "대상은 어떻게 선정해요?" asks for the method, whatever else it mentions.
+        info.intents.remove("howto")
+        info.intents.insert(0, "howto")
     if m := re.search(r"(\d)0\s*대", text):
         decade = int(m.group(1)) * 10
         info.age_range = (decade, decade + 9)
@@ -170,5 +208,5 @@ SYNONYMS: dict[str, str] = {
     "층": "층", "퍼센트": "%", "가게": "소상공인", "자영업자": "소상공인", "학생": "학생 재학생", "엄마": "여성",
     "주부": "여성 경력단절", "장애": "장애인", "취준생": "구직자 미취업", "백수": "미취업", "실업자": "실업자 미취업",
     "창업자": "창업", "스타트업": "창업", "목표치": "목표", "목푯값": "목표", "대출": "융자", "이자": "금리", "기간": "기간", "시간": "시간",
-    "구청": "구로구", "구": "구로구",
+    "구청": "구로구", "구": "구로구", "종류": "유형 구성",
 }

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ingestion.models import LineKind, LoadedDocument, ParsedLine, SourceLine
 
-PARSER_VERSION = "3"
+PARSER_VERSION = "4"
 
 ROMAN = "ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ"
 PART = re.compile(rf"^\s*([{ROMAN}])\.\s*(\S.*?)\s*$")
@@ -159,8 +159,10 @@ class PlanParser:
             return False
         previous = self._prev_raw.text
         # The plan wraps long lines with trailing blanks, an indent or a comma at the break.
-        wrapped = previous != previous.rstrip() or text.startswith("  ") or previous.rstrip().endswith(",")
-        if not wrapped or not BULLET.match(self._source_text(last.start)):
+        comma = previous.rstrip().endswith(",")
+        wrapped = previous != previous.rstrip() or text.startswith("  ") or comma
+        # A bulleted line wraps; so does a table cell that breaks after a comma (`현장실습표준계약서,`).
+        if not wrapped or not (comma or BULLET.match(self._source_text(last.start))):
             return False
         last.text = normalise_space(f"{last.text} {line.text}")
         last.end = line.number

@@ -130,7 +130,7 @@ class Program(BaseModel):
             parts.append(f"대상: {self.age.text}")
         if self.support:
             parts.append(f"지원: {self.support[0].text}")
-        elif self.description:
+        elif self.description and not (self.target and self.description.text == self.target.text):
             parts.append(self.description.text)
         return " / ".join(parts)
 
