@@ -14,7 +14,7 @@ from typing import Protocol
 
 from guro_jobs.extractive import Composition, ExtractiveAnswerer, compose_program_list, title_of
 from guro_jobs.models import Answer, RetrievedSection
-from guro_jobs.retrieval import FocusMatch, HybridRetriever, RetrievalResult, match_names
+from guro_jobs.retrieval import FocusMatch, HybridRetriever, RetrievalResult, match_names, name_core, squash
 from guro_jobs.understanding import OTHER_DISTRICTS, QuestionInfo, analyse, is_list_question
 from ingestion.models import ParsedLine
 from knowledge.catalog import Program
@@ -171,6 +171,12 @@ class Assistant:
             ),
             None,
         )
+        if missing and turn.focus:
+            # A summary row (Ⅲ tables) may lack what the program's own section states: try the next program
+            # that carries the same name before saying the plan does not state it.
+            alternative = self.extractive.compose(info, result, skip=frozenset({composition.scope}))
+            if alternative is not None and missing in alternative.answered and self._names_focus(alternative, turn):
+                composition, missing = alternative, None
         if missing:
             # A specific field asked (hours, address, amount, dates, how to apply) and no line of the best
             # matching program states it: say so instead of showing other lines as the answer.
@@ -190,6 +196,12 @@ class Assistant:
             blocks = self._context_blocks(result)
             answer = self.llm.answer(text, history, blocks, answer)
         return answer
+
+    def _names_focus(self, composition: Composition, turn: Turn) -> bool:
+        """Whether the sections quoted spell the name of the program the question names."""
+        names = [name_core(squash(m.title)) for m in turn.focus]
+        text = squash(" ".join(ln.text for line in composition.lines for ln in self.extractive.section_lines(line)))
+        return any(name and name in text for name in names)
 
     def _finish(self, text: str, composition: Composition, retrieved: list[RetrievedSection], info: QuestionInfo, mode: str) -> Answer:
         return Answer(

@@ -22,6 +22,8 @@ _GENERIC_HEADINGS = frozenset(
     {"추진배경", "추진방향", "사업개요", "사업내용", "기대효과", "연차별 추진계획", "추진배경 및 현황", "소요예산", "사업예산"}
 )
 MAX_SUPPORTING = 2
+RATE_QUESTION = re.compile(r"%|률|비율|비중|퍼센트|percent|rate|share", re.IGNORECASE)
+RATE_TEXT = re.compile(r"%|률|비율|비중")
 _STEPS = re.compile(r"\S\s*(?:>|▶|→)\s*\S.*(?:>|▶|→)")
 _PAPERS = re.compile(r"계약서|증명서|신청서|확인서|등록증|등본|서류")
 _ORGANISATION = re.compile(r"진흥원|공단|재단|공사|협회|대학교|센터|조합|위원회|고용노동부|서울시")
@@ -53,6 +55,7 @@ class Composition:
     focus: str
     lines: list[ParsedLine]
     answered: set[str] = field(default_factory=set)
+    scope: tuple[str, ...] = ()
 
 
 def strip_bullet(text: str) -> str:
@@ -223,6 +226,9 @@ class ExtractiveAnswerer:
                 score = 1.0
             elif intent in ("list", "content", "howto") and self.block(line):
                 score = 1.5 if intent == "list" else 1.0  # a heading over the items that were asked for
+            if intent == "figure" and RATE_QUESTION.search(info.text):
+                # "고용률 목표는 몇 %?" wants a rate, not a head count.
+                score = 2.0 if RATE_TEXT.search(line.display()) else score * 0.5
             best = max(best, weight * score)
         return best
 
@@ -232,7 +238,10 @@ class ExtractiveAnswerer:
         rows = [ln for ln in items if ln.field == "세부사업"]
         return rows or items
 
-    def compose(self, info: QuestionInfo, result: RetrievalResult) -> Composition | None:
+    def compose(
+        self, info: QuestionInfo, result: RetrievalResult, skip: frozenset[tuple[str, ...]] = frozenset()
+    ) -> Composition | None:
+        """The answer from the best program's lines; `skip` leaves out programs (scopes) already tried."""
         ranked: list[Ranked] = result.ranked[:CANDIDATE_CHUNKS]
         if not ranked:
             return None
@@ -257,6 +266,7 @@ class ExtractiveAnswerer:
                 if len(line.text) < 6:
                     score -= 1.0
                 scored.append((score, line))
+        scored = [pair for pair in scored if scope_of(pair[1].path) not in skip]
         if not scored:
             return None
         scored.sort(key=lambda pair: (-pair[0], pair[1].start))
@@ -340,6 +350,7 @@ class ExtractiveAnswerer:
             citations=cite(chosen, used),
             focus=header,
             lines=chosen,
+            scope=scope,
             answered={
                 intent
                 for intent in info.intents

@@ -63,7 +63,7 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", "", text).lower()
 
 
-def _core(name: str) -> str:
+def name_core(name: str) -> str:
     """The distinctive part of a name: generic endings (사업, 조성 및 운영, …) stripped repeatedly."""
     stripped = True
     while stripped:
@@ -147,7 +147,7 @@ def _tails(title: str) -> set[str]:
         words = fragment.split()
         for start in range(1, len(words)):
             tail = squash("".join(words[start:]))
-            if len(_core(tail)) >= 6:
+            if len(name_core(tail)) >= 6:
                 tails.add(tail)
     return tails
 
@@ -168,12 +168,12 @@ def build_name_index(lines: list[ParsedLine]) -> list[NamedSection]:
             title = re.sub(r"^\d+\.\s*", "", title)
             fragments = [squash(f) for f in _SPLIT.split(title)]
             keys = {squash(title), *fragments, *_tails(title)}
-            keys |= {_core(k) for k in list(keys)}
+            keys |= {name_core(k) for k in list(keys)}
             named.append(NamedSection(title, tuple(line.path), _name_keys(keys)))
         elif line.kind == "table" and line.field == "세부사업" and line.value:
             name = squash(line.value)
             keys = {name, *(squash(f) for f in _SPLIT.split(line.value))}
-            keys |= {_core(k) for k in list(keys)}
+            keys |= {name_core(k) for k in list(keys)}
             named.append(NamedSection(line.value, tuple(line.path), _name_keys(keys), line.start))
     return named
 
@@ -201,7 +201,7 @@ def match_names(question: str, names: list[NamedSection]) -> list[FocusMatch]:
                 if len(key) >= 6 and shared >= 4 and shared >= 0.6 * len(key_bigrams):
                     # Most of a long name, e.g. `경비원취업교육` for `중장년경비원취업교육`; its generic
                     # ending does not count (`장애인일자리사업` shares only `일자리사업` with `안심일자리사업`).
-                    core = _core(key)
+                    core = name_core(key)
                     common = _longest_common_substring(core, q)
                     if common >= 5 and common / len(core) >= 0.7:
                         score = common
