@@ -167,7 +167,7 @@ class Assistant:
                 for i in info.intents
                 if i in SPECIFIC_INTENTS
                 and i not in composition.answered
-                and (i == "apply" or (i == info.primary_intent and turn.focus))
+                and (i == "apply" or i == info.primary_intent)
             ),
             None,
         )
@@ -237,7 +237,7 @@ class Assistant:
         if (
             OTHER_DISTRICTS.search(turn.question)
             and "구로" not in turn.question
-            and not turn.focus
+            and not any(m.exact for m in turn.focus)  # a Guro program named outright is still asked about
             and "figure" not in turn.info.intents
         ):
             return "asks about another district"

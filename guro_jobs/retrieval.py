@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from guro_jobs.understanding import GROUP_CUES, SYNONYMS
+from guro_jobs.understanding import GROUP_CUES, SYNONYMS, main_clause, mostly_latin
 from ingestion.models import Chunk, ParsedLine
 from knowledge.store import KnowledgeBase
 
@@ -280,11 +280,14 @@ class HybridRetriever:
     def unknown_nouns(self, question: str) -> list[str]:
         """Nouns and foreign words of the question that the indexed documents never use."""
         unknown: list[str] = []
-        for word, tag in self.kb.tokenizer.tagged(question):
+        english = mostly_latin(question)
+        for word, tag in self.kb.tokenizer.tagged(main_clause(question)):
             if tag not in ("NNG", "NNP", "SL", "SH") or self.kb.bm25.known(word):
                 continue
-            if (tag == "SL" and word in GLOSSARY) or word in SYNONYMS:
-                continue
+            if (tag == "SL" and (english or word in GLOSSARY)) or word in SYNONYMS:
+                continue  # an English question is carried by the glossary and the dense side
+            if tag != "SL" and len(word) < 2:
+                continue  # a one-syllable remnant (`소` of `개소`) names nothing
             unknown.append(word)
         return unknown
 

@@ -11,7 +11,7 @@ INTENT_CUES: dict[str, tuple[str, ...]] = {
                "지원액", "받을 수 있는 돈", "혜택", "인건비", "지원비", "얼마나 지원", "how much", "amount",
                "allowance", "incentive", "wage", "pay", "salary", "percentage"),
     "eligibility": ("대상", "자격", "누가", "누구", "나이", "몇 살", "몇살", "연령", "조건", "요건", "기준", "소득",
-                    "재산", "참여할 수", "신청할 수", "해당", "받을 수 있", "뽑", "선정", "어떤 가구", "어떤 기업", "어떤 사람", "우선",
+                    "재산", "참여할 수", "신청할 수", "들을 수", "해당", "받을 수 있", "뽑", "선정", "어떤 가구", "어떤 기업", "어떤 사람", "우선",
                     "who", "eligib", "age", "qualif"),
     "period": ("기간", "언제", "몇 월", "몇월", "일정", "날짜", "기한", "몇 개월", "몇개월", "얼마 동안", "얼마동안",
                "when", "period", "how long", "duration", "until"),
@@ -34,7 +34,7 @@ INTENT_CUES: dict[str, tuple[str, ...]] = {
                "같이 해", "함께 해", "which organization", "who runs", "partner"),
     "list": ("어떤 지원", "어떤 사업", "어떤 프로그램", "어떤 일자리", "무슨 지원", "무슨 사업", "무슨 프로그램", "뭐가 있",
              "뭐 있", "뭐있", "목록", "종류", "사업들", "프로그램들", "어떤 게", "어떤게", "어떤 것", "뭐뭐", "어디어디",
-             "무엇무엇", "어떤 과목", "구성", "지원이 뭐", "지원은 뭐", "사업이 뭐", "사업은 뭐", "프로그램이 뭐", "프로그램은 뭐", "what programs", "which programs", "what support", "list"),
+             "무엇무엇", "어떤 과목", "구성", "유형", "어떤 종류", "지원이 뭐", "지원은 뭐", "사업이 뭐", "사업은 뭐", "프로그램이 뭐", "프로그램은 뭐", "what programs", "which programs", "what support", "list"),
 }
 # Field labels (spacing removed) that carry each intent's answer.
 INTENT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -155,7 +155,8 @@ def analyse(question: str, names: list[str] | None = None) -> QuestionInfo:
             info.intents.append(intent)
     # "몇 명" style figures outrank a generic "대상" cue; "얼마" outranks both.
     if "얼마" in lower and not {"amount", "budget"} & set(info.intents) and re.search(
-        r"융자|지원금|지원액|지원돼|지원해|지원받|비는|비가|한도|학비|부담|포인트|받|줘|드려|임금|보수|급여|수당", text
+        r"융자|빌리|빌릴|대출|지원금|지원액|지원돼|지원해|지원받|비는|비가|료는|료가|비용|요금|한도|학비|부담|포인트|받|줘|드려|임금|보수"
+        r"|급여|수당", text
     ) and "location" not in info.intents:
         info.intents.append("amount")  # 얼마 about money; otherwise it asks for a figure
     if "어디어디" in text:  # "which ones": a list of partners or places, not one address
@@ -180,6 +181,20 @@ def analyse(question: str, names: list[str] | None = None) -> QuestionInfo:
         if any(_has_cue(lower, cue) for cue in cues):
             info.groups.append(group)
     return info
+
+
+_BACKGROUND = re.compile(r"\S*(?:인데|는데|은데|한데|운데|던데|이라서|여서|라서)[,.]?\s+")
+
+
+def main_clause(question: str) -> str:
+    """The question without its background clauses: "구로에서 식당 하는 소상공인인데 기금으로 얼마까지
+    빌릴 수 있어요?" asks about the fund; the restaurant is the asker's situation, not the topic."""
+    parts = _BACKGROUND.split(question)
+    return parts[-1] if parts[-1].strip() else question
+
+
+def mostly_latin(text: str) -> bool:
+    return len(re.findall(r"[A-Za-z]", text)) > len(re.findall(r"[\uac00-\ud7a3]", text))
 
 
 def is_list_question(info: QuestionInfo, named_program: bool) -> bool:
@@ -208,5 +223,6 @@ SYNONYMS: dict[str, str] = {
     "층": "층", "퍼센트": "%", "가게": "소상공인", "자영업자": "소상공인", "학생": "학생 재학생", "엄마": "여성",
     "주부": "여성 경력단절", "장애": "장애인", "취준생": "구직자 미취업", "백수": "미취업", "실업자": "실업자 미취업",
     "창업자": "창업", "스타트업": "창업", "목표치": "목표", "목푯값": "목표", "대출": "융자", "이자": "금리", "기간": "기간", "시간": "시간",
-    "구청": "구로구", "구": "구로구", "종류": "유형 구성",
+    "구청": "구로구", "구": "구로구", "종류": "유형 구성", "유형": "유형 형", "남녀": "남성 여성", "위치": "위치",
+    "비용": "지원 예산", "사업장": "사업체 사업장",
 }
