@@ -330,7 +330,11 @@ class ExtractiveAnswerer:
         elif head is not None:
             # `○ 추진절차` or `- AIoT 기반 기술교육(예시)` heads what was asked: show its rows.
             rows = _bounded(self.block(head))
-            others = [ln for ln in direct if ln is not head and not _within(ln, rows)][:2]
+            others = [
+                ln
+                for ln in direct
+                if ln is not head and not _within(ln, rows) and (ln.field or len(strip_bullet(ln.text)) >= 8)
+            ][:2]
             body = [f"• {line_text(ln)}" for ln in others] + [f"• {line_text(head)}"]
             body += [f"  - {row_text(row)}" for row in rows]
             chosen = others + [head] + [ln for row in rows for ln in row]

@@ -159,6 +159,21 @@ def _name_keys(keys: set[str]) -> tuple[str, ...]:
 def build_name_index(lines: list[ParsedLine]) -> list[NamedSection]:
     """Names residents use for programs: task titles and their parts, program blocks, 【】, table rows."""
     named: list[NamedSection] = []
+    # Where the plan's words appear, by task or table: a shortened name must not be a phrase used elsewhere.
+    by_scope: dict[tuple[str, ...], list[str]] = {}
+    for line in lines:
+        if line.kind != "heading":
+            by_scope.setdefault(tuple(line.path[:2]), []).append(squash(line.text))
+    scope_text = {scope: "\n".join(texts) for scope, texts in by_scope.items()}
+
+    def distinctive(tail: str, path: list[str]) -> bool:
+        # Overviews repeat program names; another task using the phrase makes it generic.
+        return not any(
+            tail in text
+            for scope, text in scope_text.items()
+            if scope != tuple(path[:2]) and len(scope) > 1 and scope[1].startswith("(과제")
+        )
+
     for line in lines:
         if line.kind == "heading" and len(line.path) >= 2:
             title = line.value or ""
@@ -167,7 +182,8 @@ def build_name_index(lines: list[ParsedLine]) -> list[NamedSection]:
             title = re.sub(r"^\(\s*과제\s*[\d-]+\s*\)\s*", "", title)
             title = re.sub(r"^\d+\.\s*", "", title)
             fragments = [squash(f) for f in _SPLIT.split(title)]
-            keys = {squash(title), *fragments, *_tails(title)}
+            tails = {tail for tail in _tails(title) if distinctive(name_core(tail), line.path)}
+            keys = {squash(title), *fragments, *tails}
             keys |= {name_core(k) for k in list(keys)}
             named.append(NamedSection(title, tuple(line.path), _name_keys(keys)))
         elif line.kind == "table" and line.field == "세부사업" and line.value:
@@ -221,7 +237,17 @@ def match_names(question: str, names: list[NamedSection]) -> list[FocusMatch]:
         return []
     # Keep the most specific matches: drop a match whose name is a part of a longer matched name.
     top = max(best_len.values())
-    return [m for p, m in found.items() if best_len[p] >= min(top, 6)]
+    kept = {slot: m for slot, m in found.items() if best_len[slot] >= min(top, 6)}
+    # A named part (`중소기업 마케팅 지원`) is more specific than its task matched by a shorter name.
+    return [
+        m
+        for slot, m in kept.items()
+        if not any(
+            other.path[: len(m.path)] == m.path and len(other.path) > len(m.path) and best_len[o] >= best_len[slot]
+            for o, other in kept.items()
+            if o != slot
+        )
+    ]
 
 
 @dataclass
