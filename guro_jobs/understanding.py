@@ -13,10 +13,10 @@ INTENT_CUES: dict[str, tuple[str, ...]] = {
     "eligibility": ("대상", "자격", "누가", "누구", "나이", "몇 살", "몇살", "연령", "조건", "요건", "기준", "소득",
                     "재산", "참여할 수", "신청할 수", "들을 수", "해당", "받을 수 있", "뽑", "선정", "어떤 가구", "어떤 기업", "어떤 사람", "우선",
                     "who", "eligib", "age", "qualif"),
-    "period": ("기간", "언제", "몇 월", "몇월", "일정", "날짜", "기한", "몇 개월", "몇개월", "얼마 동안", "얼마동안",
+    "period": ("기간", "언제", "몇 년도", "몇년도", "몇 월", "몇월", "일정", "날짜", "기한", "몇 개월", "몇개월", "얼마 동안", "얼마동안",
                "when", "period", "how long", "duration", "until"),
     "location": ("어디에 있", "어디 있", "어디로", "어디예요", "어딘", "어디야", "어디죠", "어디에요", "위치", "주소", "장소",
-                 "건물", "몇 층", "몇층", "면적", "크기", "where", "address",
+                 "건물", "몇 층", "몇층", "면적", "크기", "어디에 지", "어디에 생", "어디 가면", "정확히 어디", "where", "address",
                  "location", "located", "floor"),
     "hours": ("운영시간", "몇 시", "몇시", "영업시간", "시간에", "근무 시간", "근무시간", "근무형태", "근로형태", "open",
               "hours"),
@@ -31,10 +31,10 @@ INTENT_CUES: dict[str, tuple[str, ...]] = {
     "content": ("뭐 해", "뭘 해", "무슨 일", "뭘 배", "뭐 배", "뭐 하는", "무엇을 하", "어떤 일", "하는 일", "어떤 서비스",
                 "무슨 서비스", "내용", "어떤 혜택", "무슨 혜택", "혜택이 뭐", "혜택은 뭐", "어떤 도움", "what does", "what do they", "what is offered"),
     "agency": ("어디서", "어디랑", "어디와", "어디에서", "누가 운영", "누가 맡", "맡아", "운영기관", "수행기관", "협력", "협업",
-               "같이 해", "함께 해", "which organization", "who runs", "partner"),
+               "같이 해", "함께 해", "같이 추진", "함께 추진", "어떤 기관", "직접 운영", "위탁받", "운영 주체", "which organization", "who runs", "partner"),
     "list": ("어떤 지원", "어떤 사업", "어떤 프로그램", "어떤 일자리", "무슨 지원", "무슨 사업", "무슨 프로그램", "뭐가 있",
              "뭐 있", "뭐있", "목록", "종류", "사업들", "프로그램들", "어떤 게", "어떤게", "어떤 것", "뭐뭐", "어디어디",
-             "무엇무엇", "어떤 과목", "구성", "유형", "어떤 종류", "지원이 뭐", "지원은 뭐", "사업이 뭐", "사업은 뭐", "프로그램이 뭐", "프로그램은 뭐", "what programs", "which programs", "what support", "list"),
+             "무엇무엇", "어떤 과목", "구성", "유형", "어떤 종류", "어떤 분야", "어떤 영역", "지원이 뭐", "지원은 뭐", "사업이 뭐", "사업은 뭐", "프로그램이 뭐", "프로그램은 뭐", "what programs", "which programs", "what support", "list"),
 }
 # Field labels (spacing removed) that carry each intent's answer.
 INTENT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -155,9 +155,9 @@ def analyse(question: str, names: list[str] | None = None) -> QuestionInfo:
             info.intents.append(intent)
     # "몇 명" style figures outrank a generic "대상" cue; "얼마" outranks both.
     if "얼마" in lower and not {"amount", "budget"} & set(info.intents) and re.search(
-        r"융자|빌리|빌릴|대출|지원금|지원액|지원돼|지원해|지원받|비는|비가|료는|료가|비용|요금|한도|학비|부담|포인트|받|줘|드려|임금|보수"
+        r"융자|빌려|빌릴|대출|지원금|지원액|지원돼|지원해|지원받|비는|비가|료는|료가|비용|요금|한도|학비|부담|포인트|받|줘|드려|임금|보수"
         r"|급여|수당", text
-    ) and "location" not in info.intents:
+    ) and not {"location", "period"} & set(info.intents):
         info.intents.append("amount")  # 얼마 about money; otherwise it asks for a figure
     if "어디어디" in text:  # "which ones": a list of partners or places, not one address
         info.intents = [i for i in info.intents if i != "location"] + ["agency", "list"]
