@@ -22,6 +22,8 @@ _GENERIC_HEADINGS = frozenset(
     {"추진배경", "추진방향", "사업개요", "사업내용", "기대효과", "연차별 추진계획", "추진배경 및 현황", "소요예산", "사업예산"}
 )
 MAX_SUPPORTING = 2
+TOTAL_QUESTION = re.compile(r"전체|합계|총액|총\s*예산|모두|다\s*합|통틀어|in total|total", re.IGNORECASE)
+TOTAL_LINE = re.compile(r"^\W*(?:총\s*계|합\s*계|소\s*계)\b|등\s*\d+\s*개\s*사업")
 RATE_QUESTION = re.compile(r"%|률|비율|비중|퍼센트|percent|rate|share", re.IGNORECASE)
 RATE_TEXT = re.compile(r"%|률|비율|비중")
 _STEPS = re.compile(r"\S\s*(?:>|▶|→)\s*\S.*(?:>|▶|→)")
@@ -226,6 +228,9 @@ class ExtractiveAnswerer:
                 score = 1.0
             elif intent in ("list", "content", "howto") and self.block(line):
                 score = 1.5 if intent == "list" else 1.0  # a heading over the items that were asked for
+            if intent in ("budget", "figure") and TOTAL_QUESTION.search(info.text):
+                # "전체 예산이 얼마?" wants the table's total row, not one program's row.
+                score = 2.5 if TOTAL_LINE.search(line.text) else score * 0.7
             if intent == "figure" and RATE_QUESTION.search(info.text):
                 # "고용률 목표는 몇 %?" wants a rate, not a head count.
                 score = 2.0 if RATE_TEXT.search(line.display()) else score * 0.5

@@ -194,9 +194,14 @@ def build_name_index(lines: list[ParsedLine]) -> list[NamedSection]:
     return named
 
 
+@lru_cache(maxsize=4096)
+def _groups_in(key: str) -> frozenset[str]:
+    return frozenset(word for word in _GROUP_WORDS if word in key)
+
+
 def _other_group(key: str, q_groups: set[str]) -> bool:
     """`장애인 일자리사업` is not a misspelt `노인 일자리사업`: the question names another group."""
-    key_groups = {word for word in _GROUP_WORDS if word in key}
+    key_groups = _groups_in(key)
     return bool(key_groups - q_groups) and bool(q_groups - key_groups)
 
 
