@@ -29,6 +29,7 @@ RATE_TEXT = re.compile(r"%|률|비율|비중")
 _STEPS = re.compile(r"\S\s*(?:>|▶|→)\s*\S.*(?:>|▶|→)")
 _PAPERS = re.compile(r"계약서|증명서|신청서|확인서|등록증|등본|서류")
 _ORGANISATION = re.compile(r"진흥원|공단|재단|공사|협회|대학교|센터|조합|위원회|고용노동부|서울시")
+_NOTE = re.compile(r"^\s*※")  # a note continues the cell above it
 _ARROW = re.compile(r"^\s*[▶►→⇒➡]+\s*$")
 # A heading line's block ends at the next line of its own level or above.
 _BLOCK_STOPS = {"○": "○□", "-": "-○□"}
@@ -140,7 +141,8 @@ def _rows(lines: list[ParsedLine]) -> list[list[ParsedLine]]:
 
 
 def row_text(row: list[ParsedLine]) -> str:
-    return re.sub(r"\s+", " ", " ".join(line_text(line) for line in row)).strip()
+    parts = [line.text if i and _NOTE.match(line.text) else line_text(line) for i, line in enumerate(row)]
+    return re.sub(r"\s+", " ", " ".join(parts)).strip()
 
 
 class ExtractiveAnswerer:
@@ -157,6 +159,43 @@ class ExtractiveAnswerer:
 
     def section_lines(self, line: ParsedLine) -> list[ParsedLine]:
         return self._sections.get((line.document, tuple(line.path)), [])
+
+    def cell(self, line: ParsedLine) -> tuple[list[ParsedLine], list[ParsedLine]]:
+        """The cell of a flattened table that a fragment belongs to (`인증사회적기업 1억원 이내, 예비사회적기`
+        continues on the next source lines), and the short row label just above it (`사업개발비 지원 …`)."""
+        if line.kind != "prose":
+            return [line], []
+        lines = self.section_lines(line)
+        index = next((i for i, ln in enumerate(lines) if ln is line), None)
+        if index is None:
+            return [line], []
+
+        def joins(upper: ParsedLine, lower: ParsedLine) -> bool:
+            return (
+                upper.kind == lower.kind == "prose"
+                and lower.start == upper.end + 1
+                and (not _BULLET.match(lower.text) or _NOTE.match(lower.text))
+                and not _ARROW.match(lower.text)
+            )
+
+        first = index
+        while first > 0 and joins(lines[first - 1], lines[first]):
+            first -= 1
+        last = index
+        while last + 1 < len(lines) and joins(lines[last], lines[last + 1]):
+            last += 1
+        group = lines[first : last + 1]
+        label: list[ParsedLine] = []
+        if len(group) > 1 and first > 0:
+            above = lines[first - 1]
+            if (
+                above.kind == "prose"
+                and above.end >= group[0].start - 2
+                and len(above.text) <= 25
+                and not _BULLET.match(above.text)
+            ):
+                label = [above]
+        return group, label
 
     def block(self, head: ParsedLine) -> list[list[ParsedLine]]:
         """What a heading line heads, as rows: the steps under `○ 추진절차`, the courses of a flattened
@@ -352,7 +391,15 @@ class ExtractiveAnswerer:
                 body.append("• 그 밖에: " + ", ".join(line.stub or "" for line in named))
             chosen = direct = shown + named
         else:
-            body = [f"• {line_text(line)}" for line in chosen]
+            body, shown = [], []
+            for line in chosen:
+                group, label = self.cell(line)
+                if any(member in shown for member in group):
+                    continue
+                shown += label + group
+                text = row_text(group)
+                body.append(f"• {row_text(label)} · {text}" if label else f"• {text}")
+            chosen = shown
         used = {(ln.document, ln.start) for ln in chosen}
         return Composition(
             text=header + "\n" + "\n".join(body),

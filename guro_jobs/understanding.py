@@ -155,7 +155,7 @@ def analyse(question: str, names: list[str] | None = None) -> QuestionInfo:
             info.intents.append(intent)
     # "몇 명" style figures outrank a generic "대상" cue; "얼마" outranks both.
     if "얼마" in lower and not {"amount", "budget"} & set(info.intents) and re.search(
-        r"융자|빌려|빌릴|대출|지원금|지원액|지원돼|지원해|지원받|비는|비가|료는|료가|비용|요금|한도|학비|부담|포인트|받|줘|드려|임금|보수"
+        r"융자|빌려|빌릴|대출|지원금|지원액|지원돼|지원되|지원해|지원받|나와|나오|비는|비가|료는|료가|비용|요금|한도|학비|부담|포인트|받|줘|드려|임금|보수"
         r"|급여|수당", text
     ) and not {"location", "period"} & set(info.intents):
         info.intents.append("amount")  # 얼마 about money; otherwise it asks for a figure
