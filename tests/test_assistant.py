@@ -70,10 +70,61 @@ def test_list_question_filters_programs_by_age(assistant):
     assert len(answer.citations) >= 2  # each program cites its own line
 
 
+def test_procedure_question_shows_the_steps_under_its_heading(assistant):
+    answer = assistant.ask("중소기업 고용복지 플러스 사업 추진절차 알려줘")
+    assert "협력기관 발굴 및 협약 ▶ 참여기업 모집 및 선정 ▶ 공동 복지몰 구축" in answer.text
+    assert "서울 복지몰" in answer.text
+    used = [line.start for c in answer.citations for line in c.lines if line.used]
+    assert _cited(answer, "(과제 4-4)") and 3336 in used and 3338 in used  # the heading and its first step
+
+
+def test_flattened_course_table_is_shown_row_by_row(assistant):
+    answer = assistant.ask("AIoT 기반 기술교육 커리큘럼 알려줘")
+    assert "사물인터넷(IoT)" in answer.text and "파이썬" in answer.text and "133시간" in answer.text
+    assert "빅데이터활용" not in answer.text  # the next course is a different block
+    assert _cited(answer, "(과제 3-3)")
+
+
+def test_task_with_named_parts_lists_the_parts(assistant):
+    answer = assistant.ask("사회적경제기업 육성지원 사업에는 어떤 사업들이 있어요?")
+    for part in ("사회적경제빌리지 운영", "사업개발비 지원(구비)", "사회적경제기업 판로 확대 지원사업"):
+        assert part in answer.text
+    assert len(answer.citations) >= 3
+
+
+def test_table_list_names_every_row(assistant):
+    answer = assistant.ask("민간위탁 사업 목록 보여줘")
+    assert "국공립어린이집 운영" in answer.text and "구로사회적경제통합지원센터" in answer.text  # first and 23rd
+    assert "그 밖에" in answer.text
+
+
+def test_group_list_is_not_mistaken_for_a_similar_program_name(assistant):
+    answer = assistant.ask("장애인 일자리 사업 뭐 있어요?")
+    assert answer.mode == "catalog"
+    assert "장애인 일자리 박람회" in answer.text and "노인 일자리사업" not in answer.text
+
+
+def test_table_cell_fragment_is_shown_whole(assistant):
+    answer = assistant.ask("(예비)사회적기업 재정지원사업에서 마을기업 사업개발비는 얼마까지예요?")
+    assert "마을기업" in answer.text and "5천만원 이내" in answer.text
+
+
+def test_the_askers_situation_does_not_make_the_question_unanswerable(assistant):
+    answer = assistant.ask("저는 카페를 하는 소상공인인데 중소기업육성기금 융자 한도가 얼마예요?")
+    assert not answer.abstained, answer.text
+    assert "3,000만원" in answer.text and _cited(answer, "(과제 4-2)")
+
+
+def test_total_question_quotes_the_total_row(assistant):
+    answer = assistant.ask("민간위탁 사업 전체 예산은 얼마예요?")
+    assert "23개 사업" in answer.text and "41,781" in answer.text
+
+
 @pytest.mark.parametrize(
     "question",
     [
         "강남구 청년수당은 얼마예요?",
+        "마포구 청년 일자리 지원사업 알려주세요",
         "내일 날씨 어때?",
         "국민연금은 몇 살부터 받아요?",
         "구로구청장 이름이 뭐예요?",
