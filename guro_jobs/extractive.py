@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from guro_jobs.models import Citation, QuotedLine
-from guro_jobs.retrieval import Ranked, RetrievalResult
+from guro_jobs.retrieval import Ranked, RetrievalResult, squash
 from guro_jobs.understanding import AGE_TEXT, DATE, FIGURE, INTENT_FIELDS, MONEY, QuestionInfo
 from ingestion.models import ParsedLine, join_label
 from knowledge.catalog import Program
@@ -292,6 +292,7 @@ class ExtractiveAnswerer:
         top = ranked[0]
         terms = [t for t in set(result.terms) if self._idf(t) > 0]
         total_idf = sum(self._idf(t) for t in terms) or 1.0
+        rare = [word for word in result.unknown_terms if len(word) >= 2 and not word.isascii()]
         scored: list[tuple[float, ParsedLine]] = []
         for item in ranked:
             chunk_weight = item.score / top.score if top.score > 0 else 0.0
@@ -304,6 +305,11 @@ class ExtractiveAnswerer:
                 ) / total_idf
                 # The asked field counts in proportion to how relevant the line's chunk is: an amount
                 # line of an unrelated program must not outrank the right program's lines.
+                if rare:
+                    # Words the index never saw as tokens may still be spelt inside a line (`교육장` in
+                    # `IT/일반교육장 4실`): that line names what was asked.
+                    flat = squash(line.display())
+                    overlap += sum(1 for word in rare if word in flat) / len(rare)
                 score = 2.0 * chunk_weight + 2.0 * overlap + 1.5 * chunk_weight * self._intent_score(line, info)
                 if item.focused:
                     score += 1.0
