@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 # Intent cues in residents' words (Korean and English); a question may carry several.
@@ -108,7 +109,9 @@ def _has_cue(text: str, cue: str) -> bool:
     return next(_cue_spans(text, cue), None) is not None
 
 
-def _cue_spans(text: str, cue: str):
+def _cue_spans(text: str, cue: str) -> Iterator[tuple[int, int]]:
+    if cue not in text:
+        return iter(())
     pattern = rf"(?<![a-z]){re.escape(cue)}" if cue.isascii() else re.escape(cue)
     return (m.span() for m in re.finditer(pattern, text))
 
