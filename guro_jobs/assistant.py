@@ -137,7 +137,12 @@ class Assistant:
         info = turn.info
         if info.injection:
             return Answer(question=text, text=INJECTION_REPLY, abstained=True, mode="abstain", intent="injection")
-        result = self.retriever.retrieve(text if not turn.carried else f"{text} {turn.focus[0].title}", focus=turn.focus)
+        query = text
+        if turn.carried:
+            # "거기는 누가 운영해요?": the earlier program's own section (Ⅳ) says more than its summary row (Ⅲ).
+            named = next((m for m in turn.focus if m.path[0].startswith("Ⅳ")), turn.focus[0])
+            query = f"{text} {named.title}"
+        result = self.retriever.retrieve(query, focus=turn.focus)
         retrieved = self._sections(result)
         own_focus = bool(turn.focus) and not turn.carried
         if is_list_question(info, own_focus) and len(self.kb.catalog):
