@@ -14,7 +14,7 @@ from typing import Protocol
 
 from guro_jobs.extractive import Composition, ExtractiveAnswerer, compose_program_list, title_of
 from guro_jobs.models import Answer, RetrievedSection
-from guro_jobs.retrieval import FocusMatch, HybridRetriever, RetrievalResult, match_names, name_core, squash
+from guro_jobs.retrieval import FocusMatch, HybridRetriever, RetrievalResult, match_names, misspells, name_core, squash
 from guro_jobs.understanding import OTHER_DISTRICTS, QuestionInfo, analyse, is_list_question
 from ingestion.models import ParsedLine
 from knowledge.catalog import Program
@@ -39,6 +39,18 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff]
 GENERIC_NOUNS = frozenset(
     ["얼마", "무엇", "뭐", "어디", "언제", "누구", "어떻", "신청", "가능", "혹시", "나이", "살", "돈", "월급", "알바", "경단녀", "요즘", "정도", "궁금", "질문", "내용", "설명", "정보", "자세", "혜택", "조건", "자격", "사람", "우리", "저", "제", "나", "거", "것", "때", "곳", "분", "번", "개", "명", "알", "말씀", "문의", "부탁", "요약", "정리", "종류", "목록", "참여", "지원금", "사업비", "how", "much", "what", "which", "who", "where", "when", "is", "are", "the", "a", "an", "of", "for", "in", "on", "to", "do", "does", "can", "i", "my", "me", "you", "your", "about", "tell", "please", "program", "programs", "support", "there", "any", "get", "receive", "much", "many", "올해", "작년", "내년", "순서", "과목", "단계", "절차", "방식", "과정", "로", "경우", "부분", "관련",
      "대해", "뭐뭐", "어디어디", "가지", "들", "쪽", "편", "일", "달", "주", "년", "월", "시", "예약"]
+)
+# Everyday words that say how or when something is asked, not what about (a stopword list for topics).
+EVERYDAY_NOUNS = frozenset(
+    ["다음", "이전", "처음", "마지막", "최근", "현재", "지금", "나중", "하루", "매일", "평소", "구경", "연결", "항목", "총액",
+     "합계", "전체", "구체", "정확", "대략", "평균", "차이", "비교", "변화", "순위", "여부", "해당", "직접", "안내", "소개",
+     "추천", "확인", "참고", "예시", "사례", "상황", "사정", "형편", "걱정", "고민", "문제", "도움", "답변", "리스트", "전원",
+     "집", "남녀", "본인", "가족", "친구", "동네", "근처", "주변"]
+)
+# Guro-gu's own neighbourhoods: a question naming one is about Guro, whatever the plan spells.
+GURO_PLACES = frozenset(
+    ["개봉동", "고척동", "구로동", "신도림동", "오류동", "가리봉동", "수궁동", "항동", "천왕동", "궁동", "온수동", "개봉", "고척",
+     "신도림", "오류", "가리봉", "천왕", "온수", "대림역", "구로역", "신도림역", "천왕역", "개봉역", "오류동역", "구일역"]
 )
 ENGLISH_STOP = frozenset(["how", "what", "which", "who", "where", "when", "is", "are", "was", "the", "a", "an", "of", "for", "in", "on", "to", "do", "does", "can", "i", "my", "me", "you"])
 
@@ -172,7 +184,12 @@ class Assistant:
                 for i in info.intents
                 if i in SPECIFIC_INTENTS
                 and i not in composition.answered
-                and (i == "apply" or i == info.primary_intent)
+                and (
+                    i == "apply"
+                    # Without a named program, only a program's own section (Ⅳ) is expected to state the
+                    # field; "어디" about statistics asks which area, not an address.
+                    or (i == info.primary_intent and (bool(turn.focus) or composition.scope[0].startswith("Ⅳ")))
+                )
             ),
             None,
         )
@@ -234,7 +251,12 @@ class Assistant:
     def _abstain_reason(self, turn: Turn, result: RetrievalResult) -> str | None:
         if not result.ranked:
             return "nothing retrieved"
-        unknown = [t for t in result.unknown_terms if t not in GENERIC_NOUNS and not t.isdigit()]
+        unknown = [
+            t
+            for t in result.unknown_terms
+            if t not in GENERIC_NOUNS and t not in EVERYDAY_NOUNS and t not in GURO_PLACES and not t.isdigit()
+            and not any(misspells(t, m.title) for m in turn.focus if not m.exact)
+        ]
         if not turn.info.has_korean:
             # English: the plan has no English words, so unknown words say little; the glossary and
             # the dense side decide whether the question is about the plan at all.

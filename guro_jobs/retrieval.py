@@ -97,6 +97,13 @@ def _within_one_edit(a: str, b: str) -> bool:
     return edits + (len(b) - j) + (len(a) - i) <= 1
 
 
+def misspells(word: str, title: str) -> bool:
+    """Whether `word` is a part of `title` with one typo (`채험사업` in `청년 중소기업 체험사업`)."""
+    flat = squash(title)
+    size = len(word)
+    return size >= 3 and any(_within_one_edit(word, flat[i : i + size]) for i in range(0, max(1, len(flat) - size + 1)))
+
+
 @lru_cache(maxsize=8192)
 def _bigrams(text: str) -> frozenset[str]:
     return frozenset(text[i : i + 2] for i in range(len(text) - 1))
