@@ -22,6 +22,8 @@ _GENERIC_HEADINGS = frozenset(
     {"추진배경", "추진방향", "사업개요", "사업내용", "기대효과", "연차별 추진계획", "추진배경 및 현황", "소요예산", "사업예산"}
 )
 MAX_SUPPORTING = 2
+TARGET_QUESTION = re.compile(r"목표|target|aim", re.IGNORECASE)
+PRIORITY_QUESTION = re.compile(r"우선|먼저|부터\s*(?:뽑|선정|지원)|priority", re.IGNORECASE)
 TOTAL_QUESTION = re.compile(r"전체|합계|총액|총\s*예산|모두|다\s*합|통틀어|in total|total", re.IGNORECASE)
 TOTAL_LINE = re.compile(r"^\W*(?:총\s*계|합\s*계|소\s*계)\b|등\s*\d+\s*개\s*사업")
 RATE_QUESTION = re.compile(r"%|률|비율|비중|퍼센트|percent|rate|share", re.IGNORECASE)
@@ -267,6 +269,10 @@ class ExtractiveAnswerer:
                 score = 1.0
             elif intent in ("list", "content", "howto") and self.block(line):
                 score = 1.5 if intent == "list" else 1.0  # a heading over the items that were asked for
+            if intent == "figure" and TARGET_QUESTION.search(info.text) and "성과지표" in (line.context or ""):
+                score = max(score, 2.0)  # "올해 목표가 몇 명?": the task's yearly performance targets
+            if intent == "eligibility" and PRIORITY_QUESTION.search(info.text) and "우선" in line.text:
+                score = max(score, 2.0)  # "어떤 회사부터 뽑아요?": who is selected first
             if intent in ("budget", "figure") and TOTAL_QUESTION.search(info.text):
                 # "전체 예산이 얼마?" wants the table's total row, not one program's row.
                 score = 2.5 if TOTAL_LINE.search(line.text) else score * 0.7
