@@ -28,6 +28,9 @@ TOTAL_QUESTION = re.compile(r"전체|합계|총액|총\s*예산|모두|다\s*합
 TOTAL_LINE = re.compile(r"^\W*(?:총\s*계|합\s*계|소\s*계)\b|등\s*\d+\s*개\s*사업")
 RATE_QUESTION = re.compile(r"%|률|비율|비중|퍼센트|percent|rate|share", re.IGNORECASE)
 RATE_TEXT = re.compile(r"%|률|비율|비중")
+_BACKGROUND = frozenset({"추진배경", "추진배경 및 현황", "추진방향", "기대효과"})
+_FACT_INTENTS = frozenset({"amount", "period", "location", "hours", "eligibility"})
+_PLACE = re.compile(r"\d+\s*층|[가-힣]+(?:로|길)\s*\d|(?:홍보관|체험관|센터|캠퍼스|빌리지|[가-힣]역)(?:\s|$|[,.)])")
 _STEPS = re.compile(r"\S\s*(?:>|▶|→)\s*\S.*(?:>|▶|→)")
 _PAPERS = re.compile(r"계약서|증명서|신청서|확인서|등록증|등본|서류")
 _ORGANISATION = re.compile(r"진흥원|공단|재단|공사|협회|대학교|센터|조합|위원회|고용노동부|서울시")
@@ -240,6 +243,8 @@ class ExtractiveAnswerer:
             weight = 1.0 if rank == 0 else 0.6
             score = 0.0
             fields = INTENT_FIELDS.get(intent, ())
+            if intent in _FACT_INTENTS and line.path[-1] in _BACKGROUND:
+                continue  # why a program exists is not where its address or amounts are stated
             head = line.text.lstrip("○-·※ ").split(" ", 1)[0]
             if line.field and (line.field in fields or any(line.field.endswith(f) for f in fields if len(f) >= 2)):
                 score = 2.0
@@ -257,6 +262,8 @@ class ExtractiveAnswerer:
                 score = 1.4
             elif intent == "figure" and (line.kind == "table" or FIGURE.search(line.text)):
                 score = 1.0
+            elif intent == "location" and _PLACE.search(line.text):
+                score = 0.6  # a named place (`스마트 구로 홍보관`, `지하 1층`, `개봉로23길 10`) answers "어디"
             elif intent == "hours" and re.search(r"\d{1,2}:\d{2}", line.text):
                 score = 2.0
             elif intent == "hours" and re.search(r"\d+\s*시간", line.text):
