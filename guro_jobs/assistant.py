@@ -45,7 +45,8 @@ EVERYDAY_NOUNS = frozenset(
     ["다음", "이전", "처음", "마지막", "최근", "현재", "지금", "나중", "하루", "매일", "평소", "구경", "연결", "항목", "총액",
      "합계", "전체", "구체", "정확", "대략", "평균", "차이", "비교", "변화", "순위", "여부", "해당", "직접", "안내", "소개",
      "추천", "확인", "참고", "예시", "사례", "상황", "사정", "형편", "걱정", "고민", "문제", "도움", "답변", "리스트", "전원",
-     "집", "남녀", "본인", "가족", "친구", "동네", "근처", "주변"]
+     "집", "남녀", "본인", "가족", "친구", "동네", "근처", "주변", "마무리", "시작", "끝", "꼭대기", "요청", "날짜", "조직",
+     "단체", "직군", "직종", "방면"]
 )
 # Guro-gu's own neighbourhoods: a question naming one is about Guro, whatever the plan spells.
 GURO_PLACES = frozenset(
@@ -157,13 +158,13 @@ class Assistant:
         result = self.retriever.retrieve(query, focus=turn.focus)
         retrieved = self._sections(result)
         own_focus = bool(turn.focus) and not turn.carried
-        if is_list_question(info, own_focus) and len(self.kb.catalog):
+        reason = self._abstain_reason(turn, result)
+        if not reason and is_list_question(info, own_focus) and len(self.kb.catalog):
             programs = self.kb.catalog.filter(age=info.age, age_range=info.age_range, groups=info.groups or None)
             if programs:
                 programs = by_relevance(programs, result)
                 listing = compose_program_list(programs, self.kb)
                 return self._finish(text, listing, retrieved, info, mode="catalog")
-        reason = self._abstain_reason(turn, result)
         if reason:
             logger.info("abstained on %r: %s", text, reason)
             return Answer(
