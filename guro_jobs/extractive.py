@@ -306,6 +306,8 @@ class ExtractiveAnswerer:
         terms = [t for t in set(result.terms) if self._idf(t) > 0]
         total_idf = sum(self._idf(t) for t in terms) or 1.0
         rare = [word for word in result.unknown_terms if len(word) >= 2 and not word.isascii()]
+        task_named = any(m.path[0].startswith("Ⅳ") for m in result.focus)
+        prefers_rows = bool(set(info.intents[:1]) & {"budget", "figure"})
         scored: list[tuple[float, ParsedLine]] = []
         for item in ranked:
             chunk_weight = item.score / top.score if top.score > 0 else 0.0
@@ -325,7 +327,10 @@ class ExtractiveAnswerer:
                     overlap += sum(1 for word in rare if word in flat) / len(rare)
                 score = 2.0 * chunk_weight + 2.0 * overlap + 1.5 * chunk_weight * self._intent_score(line, info)
                 if item.focused:
-                    score += 1.0
+                    # A program named both in a Ⅲ summary table and as a Ⅳ task: its own section states who,
+                    # what and how; the table row holds its head count and budget.
+                    summary_row = task_named and not item.chunk.section[0].startswith("Ⅳ")
+                    score += 0.3 if summary_row and not prefers_rows else 1.0
                 if len(line.text) < 6:
                     score -= 1.0
                 scored.append((score, line))
@@ -385,6 +390,8 @@ class ExtractiveAnswerer:
             None,
         )
         programs = self._sub_programs(best_line, result) if listing else []
+        # "지역공동체 일자리는 무슨 사업에서 몇 명?" names one row: answer with it, not the whole table.
+        row_named = any(m.row is not None and m.path == tuple(best_line.path) for m in result.focus)
         task_named = any(m.path == tuple(best_line.path[:2]) for m in result.focus)
         if programs and (task_named or head is None):
             header = title_of(best_line.path[:2])
@@ -402,7 +409,7 @@ class ExtractiveAnswerer:
             body += [f"  - {row_text(row)}" for row in rows]
             chosen = others + [head] + [ln for row in rows for ln in row]
             direct = chosen
-        elif listing and (items := self._enumerate(best_line)):
+        elif listing and not row_named and (items := self._enumerate(best_line)):
             shown, rest = items[:LIST_LIMIT], items[LIST_LIMIT:]
             body = [f"• {list_text(line)}" for line in shown]
             named = [line for line in rest if line.stub]
