@@ -14,7 +14,15 @@ from typing import Protocol
 
 from guro_jobs.extractive import Composition, ExtractiveAnswerer, compose_program_list, title_of
 from guro_jobs.models import Answer, RetrievedSection
-from guro_jobs.retrieval import FocusMatch, HybridRetriever, RetrievalResult, match_names, misspells, name_core, squash
+from guro_jobs.retrieval import (
+    FocusMatch,
+    HybridRetriever,
+    RetrievalResult,
+    match_names,
+    misspells,
+    name_core,
+    squash,
+)
 from guro_jobs.understanding import OTHER_DISTRICTS, QuestionInfo, analyse, is_list_question
 from ingestion.models import ParsedLine
 from knowledge.catalog import Program

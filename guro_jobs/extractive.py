@@ -306,7 +306,7 @@ class ExtractiveAnswerer:
         terms = [t for t in set(result.terms) if self._idf(t) > 0]
         total_idf = sum(self._idf(t) for t in terms) or 1.0
         rare = [word for word in result.unknown_terms if len(word) >= 2 and not word.isascii()]
-        task_named = any(m.path[0].startswith("Ⅳ") for m in result.focus)
+        section_named = any(m.path[0].startswith("Ⅳ") for m in result.focus)
         prefers_rows = bool(set(info.intents[:1]) & {"budget", "figure"})
         scored: list[tuple[float, ParsedLine]] = []
         for item in ranked:
@@ -329,7 +329,7 @@ class ExtractiveAnswerer:
                 if item.focused:
                     # A program named both in a Ⅲ summary table and as a Ⅳ task: its own section states who,
                     # what and how; the table row holds its head count and budget.
-                    summary_row = task_named and not item.chunk.section[0].startswith("Ⅳ")
+                    summary_row = section_named and not item.chunk.section[0].startswith("Ⅳ")
                     score += 0.3 if summary_row and not prefers_rows else 1.0
                 if len(line.text) < 6:
                     score -= 1.0
