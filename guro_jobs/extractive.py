@@ -13,14 +13,11 @@ from dataclasses import dataclass, field
 from guro_jobs.models import Citation, QuotedLine
 from guro_jobs.retrieval import Ranked, RetrievalResult, squash
 from guro_jobs.understanding import AGE_TEXT, DATE, FIGURE, INTENT_FIELDS, MONEY, QuestionInfo
-from ingestion.models import ParsedLine, join_label
+from ingestion.models import CONTEXT_BLOCKS, STRUCTURAL_BLOCKS, ParsedLine, join_label
 from knowledge.catalog import Program
 from knowledge.store import KnowledgeBase
 
 _BULLET = re.compile(r"^\s*(?:[○◦·･•▸‣※]|-(?!\d))\s*")
-_GENERIC_HEADINGS = frozenset(
-    {"추진배경", "추진방향", "사업개요", "사업내용", "기대효과", "연차별 추진계획", "추진배경 및 현황", "소요예산", "사업예산"}
-)
 MAX_SUPPORTING = 2
 TARGET_QUESTION = re.compile(r"목표|target|aim", re.IGNORECASE)
 PRIORITY_QUESTION = re.compile(r"우선|먼저|부터\s*(?:뽑|선정|지원)|priority", re.IGNORECASE)
@@ -28,7 +25,6 @@ TOTAL_QUESTION = re.compile(r"전체|합계|총액|총\s*예산|모두|다\s*합
 TOTAL_LINE = re.compile(r"^\W*(?:총\s*계|합\s*계|소\s*계)\b|등\s*\d+\s*개\s*사업")
 RATE_QUESTION = re.compile(r"%|률|비율|비중|퍼센트|percent|rate|share", re.IGNORECASE)
 RATE_TEXT = re.compile(r"%|률|비율|비중")
-_BACKGROUND = frozenset({"추진배경", "추진배경 및 현황", "추진방향", "기대효과"})
 _FACT_INTENTS = frozenset({"amount", "period", "location", "hours", "eligibility"})
 _PLACE = re.compile(r"\d+\s*층|[가-힣]+(?:로|길)\s*\d|(?:홍보관|체험관|센터|캠퍼스|빌리지|[가-힣]역)(?:\s|$|[,.)])")
 _STEPS = re.compile(r"\S\s*(?:>|▶|→)\s*\S.*(?:>|▶|→)")
@@ -86,7 +82,7 @@ def list_text(line: ParsedLine) -> str:
 def title_of(path: list[str]) -> str:
     """The name of what a section is about: its deepest heading that names something."""
     for heading in reversed(path[1:]):
-        if heading not in _GENERIC_HEADINGS:
+        if heading not in STRUCTURAL_BLOCKS:
             return heading
     return path[-1]
 
@@ -243,7 +239,7 @@ class ExtractiveAnswerer:
             weight = 1.0 if rank == 0 else 0.6
             score = 0.0
             fields = INTENT_FIELDS.get(intent, ())
-            if intent in _FACT_INTENTS and line.path[-1] in _BACKGROUND:
+            if intent in _FACT_INTENTS and line.path[-1] in CONTEXT_BLOCKS:
                 continue  # why a program exists is not where its address or amounts are stated
             head = line.text.lstrip("○-·※ ").split(" ", 1)[0]
             if line.field and (line.field in fields or any(line.field.endswith(f) for f in fields if len(f) >= 2)):
@@ -450,7 +446,7 @@ class ExtractiveAnswerer:
             return []  # the question names this part: its own items answer it
         programs: list[tuple[str, ParsedLine]] = []
         for (document, path), lines in self._sections.items():
-            if document != best.document or path[:2] != task or len(path) < 3 or path[2] in _GENERIC_HEADINGS:
+            if document != best.document or path[:2] != task or len(path) < 3 or path[2] in STRUCTURAL_BLOCKS:
                 continue
             if any(title == path[2] for title, _ in programs):
                 continue

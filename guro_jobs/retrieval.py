@@ -12,14 +12,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from guro_jobs.understanding import GROUP_CUES, SYNONYMS, main_clause, mostly_latin
-from ingestion.models import Chunk, ParsedLine
+from ingestion.models import STRUCTURAL_BLOCKS, Chunk, ParsedLine
 from knowledge.store import KnowledgeBase
 
 # Generic endings that do not identify a program: `청년도전지원사업` should match `청년도전지원`.
 _GENERIC_SUFFIXES = ("조성및운영", "및운영", "지원사업", "창출사업", "사업", "운영", "프로그램", "과정", "조성", "추진", "및")
-_NON_PROGRAM_BLOCKS = frozenset(
-    {"추진배경", "추진방향", "사업개요", "사업내용", "기대효과", "연차별추진계획", "추진배경및현황", "소요예산", "사업예산"}
-)
 _SPLIT = re.compile(r"[!‘’'\"“”&,·()\[\]]+")
 # Words that name who a program serves (`중소기업`, `사회적경제`) are not the name of one program.
 _GROUP_WORDS = frozenset(cue.replace(" ", "") for cues in GROUP_CUES.values() for cue in cues)
@@ -61,6 +58,9 @@ GLOSSARY: dict[str, str] = {
 
 def squash(text: str) -> str:
     return re.sub(r"\s+", "", text).lower()
+
+
+_STRUCTURAL_KEYS = frozenset(squash(block) for block in STRUCTURAL_BLOCKS)
 
 
 def name_core(name: str) -> str:
@@ -184,7 +184,7 @@ def build_name_index(lines: list[ParsedLine]) -> list[NamedSection]:
     for line in lines:
         if line.kind == "heading" and len(line.path) >= 2:
             title = line.value or ""
-            if squash(title) in _NON_PROGRAM_BLOCKS or title.startswith(("Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ")):
+            if squash(title) in _STRUCTURAL_KEYS or title.startswith(("Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ")):
                 continue
             title = re.sub(r"^\(\s*과제\s*[\d-]+\s*\)\s*", "", title)
             title = re.sub(r"^\d+\.\s*", "", title)

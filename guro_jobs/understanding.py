@@ -186,13 +186,13 @@ def analyse(question: str, names: list[str] | None = None) -> QuestionInfo:
     return info
 
 
-_BACKGROUND = re.compile(r"\S*(?:인데|는데|은데|한데|운데|던데|이라서|여서|라서)[,.]?\s+")
+_BACKGROUND_CLAUSE = re.compile(r"\S*(?:인데|는데|은데|한데|운데|던데|이라서|여서|라서)[,.]?\s+")
 
 
 def main_clause(question: str) -> str:
     """The question without its background clauses: "구로에서 식당 하는 소상공인인데 기금으로 얼마까지
     빌릴 수 있어요?" asks about the fund; the restaurant is the asker's situation, not the topic."""
-    parts = _BACKGROUND.split(question)
+    parts = _BACKGROUND_CLAUSE.split(question)
     return parts[-1] if parts[-1].strip() else question
 
 

@@ -10,6 +10,12 @@ LineKind = Literal["heading", "prose", "field", "table"]
 ChunkKind = Literal["prose", "field", "table"]
 
 LABEL_SEPARATOR = " > "
+# Block headings that structure a task (`□ 사업개요`, `□ 연차별 추진계획`) rather than name a program of it.
+STRUCTURAL_BLOCKS = frozenset(
+    {"추진방향", "추진배경", "추진배경 및 현황", "사업개요", "사업내용", "기대효과", "연차별 추진계획", "소요예산", "사업예산"}
+)
+# Why a task exists, not what it gives: never where its support, eligibility or address is stated.
+CONTEXT_BLOCKS = frozenset({"추진방향", "추진배경", "추진배경 및 현황", "기대효과"})
 
 
 def join_label(path: list[str]) -> str:

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ingestion.models import ParsedLine, join_label
+from ingestion.models import CONTEXT_BLOCKS, STRUCTURAL_BLOCKS, ParsedLine, join_label
 from knowledge.catalog import TARGET_GROUPS, AgeRange, Amount, FieldValue, Program, Ratio, SourceRef
 
 logger = logging.getLogger(__name__)
@@ -29,22 +29,6 @@ PART_TABLES = "Ⅲ."
 TASK_HEADING = re.compile(r"^\(과제\s*(\d{1,2}-\d{1,2})\)\s*(.+)$")
 ROW_NUMBER = re.compile(r"^\s*(\d{1,2})\s")
 
-# Blocks that structure a task rather than name a program of it.
-STRUCTURAL_BLOCKS = frozenset(
-    {
-        "추진방향",
-        "추진배경",
-        "추진배경 및 현황",
-        "사업개요",
-        "사업내용",
-        "기대효과",
-        "연차별 추진계획",
-        "소요예산",
-        "사업예산",
-    }
-)
-# Why a task exists, not what it gives: never read as support or eligibility.
-CONTEXT_BLOCKS = frozenset({"추진방향", "추진배경", "추진배경 및 현황", "기대효과"})
 PLAN_BLOCK = "연차별 추진계획"
 # `□ 소요예산 : …` and the breakdown under it are budget, not support a participant receives.
 BUDGET_BLOCKS = frozenset({"소요예산", "사업예산"})
