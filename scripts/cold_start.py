@@ -13,32 +13,18 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from eval.app_server import CHAT_INPUT, CHROMIUM, CHROMIUM_ARGS, free_port, start_app, stop_app, wait_healthy
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-CHAT_INPUT = '[data-testid="stChatInputTextArea"]'
 SIDEBAR_READY = '[data-testid="stSidebar"] :text("임베더")'
 
 logger = logging.getLogger("cold_start")
@@ -48,12 +34,6 @@ logger = logging.getLogger("cold_start")
 class Timing:
     chat_input_s: float
     assistant_s: float | None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def ensure_index(index_dir: Path | None) -> Path:
@@ -69,32 +49,16 @@ def ensure_index(index_dir: Path | None) -> Path:
     return settings.index_dir
 
 
-def wait_for_server(url: str, process: subprocess.Popen[bytes], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.02)
-    raise TimeoutError("streamlit did not start in time")
-
-
 def measure(browser: Browser, index_dir: Path, timeout_s: float) -> Timing:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "GURO_JOBS_INDEX_DIR": str(index_dir)}
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-               "--server.port", str(port), "--browser.gatherUsageStats", "false"]  # fmt: skip
     page = browser.new_page()
     started = time.monotonic()
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    process = start_app(port, env)
     try:
         deadline = started + timeout_s
-        wait_for_server(url, process, deadline)
+        wait_healthy(url, process, deadline)
         page.goto(url, wait_until="commit")  # the clock stops at the chat input, not at the load event
         page.locator(CHAT_INPUT).wait_for(timeout=max(1.0, deadline - time.monotonic()) * 1000)
         chat_input_s = time.monotonic() - started
@@ -107,12 +71,7 @@ def measure(browser: Browser, index_dir: Path, timeout_s: float) -> Timing:
         return Timing(chat_input_s, assistant_s)
     finally:
         page.close()
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_app(process)
 
 
 def main(argv: list[str] | None = None) -> int:

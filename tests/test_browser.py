@@ -3,52 +3,17 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from guro_jobs.settings import Settings
+from eval.app_server import CHAT_INPUT, CHROMIUM, CHROMIUM_ARGS, free_port, start_app, stop_app, wait_healthy
+from guro_jobs.settings import PROJECT_ROOT, Settings
 
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 QUESTION = "청년도전지원사업 인센티브는 얼마인가요?"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited early with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"streamlit did not answer at {url} within {timeout_s:.0f} s")
 
 
 @pytest.fixture
@@ -72,20 +37,13 @@ def app_url(index_settings: Settings, assistant, tmp_path: Path) -> Iterator[str
         "GURO_JOBS_ANSWER_MODE": "extractive",
     }
     log = (tmp_path / "streamlit.log").open("wb")
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-               "--server.port", str(port), "--browser.gatherUsageStats", "false"]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = start_app(port, env, output=log)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(url, process)
+        wait_healthy(url, process, deadline=time.monotonic() + 60)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_app(process)
         log.close()
 
 
@@ -99,7 +57,7 @@ def test_chat_answer_with_citation_in_chromium(chromium: Path, app_url: str) -> 
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1100}, locale="ko-KR")
             page.goto(app_url)
-            box = page.locator('[data-testid="stChatInputTextArea"]')
+            box = page.locator(CHAT_INPUT)
             box.wait_for(timeout=60_000)
             box.fill(QUESTION)
             box.press("Enter")
