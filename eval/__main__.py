@@ -10,45 +10,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from eval.formats import QAFormatError, QAItem, ResultItem, read_jsonl, write_jsonl
-from eval.metrics import Summary, score_item, summarise
+from eval.summary import format_summary, summarise_files
 
 logger = logging.getLogger("eval")
-
-
-def format_summary(summary: Summary, title: str = "results") -> str:
-    def pct(value: float | None) -> str:
-        return "n/a" if value is None else f"{value:.3f}"
-
-    rows = [
-        ("questions (answerable / unanswerable)", f"{summary.count} ({summary.answerable} / {summary.unanswerable})"),
-        ("hit@1 (section)", pct(summary.hit_at_1)),
-        ("hit@5 (section)", pct(summary.hit_at_5)),
-        ("MRR (section)", pct(summary.mrr)),
-        ("citation accuracy", pct(summary.citation_accuracy)),
-        ("fact accuracy", pct(summary.fact_accuracy)),
-        ("abstention recall", pct(summary.abstention_recall)),
-        ("abstention precision", pct(summary.abstention_precision)),
-        ("false abstention", pct(summary.false_abstention)),
-        ("latency p50 / p95 (ms)", f"{summary.p50_ms} / {summary.p95_ms}"),
-        ("median answer length (chars)", f"{summary.median_answer_chars:.0f}"),
-    ]
-    width = max(len(r[0]) for r in rows)
-    lines = [f"== {title} =="] + [f"{name.ljust(width)}  {value}" for name, value in rows]
-    lines.append("")
-    lines.append(f"{'kind'.ljust(14)} {'n':>4} {'hit@1':>6} {'cite':>6} {'facts':>6} {'abst':>6}")
-    for kind, m in summary.by_kind.items():
-        lines.append(
-            f"{kind.ljust(14)} {int(m['n']):>4} {m['hit@1']:>6.2f} {m['citation']:>6.2f} {m['facts']:>6.2f} {m['abstained']:>6.2f}"
-        )
-    return "\n".join(lines)
-
-
-def summarise_files(qa: list[QAItem], results: list[ResultItem]) -> Summary:
-    by_id = {r.id: r for r in results}
-    missing = [item.id for item in qa if item.id not in by_id]
-    if missing:
-        raise QAFormatError(f"results lack {len(missing)} QA ids, e.g. {missing[:3]}")
-    return summarise([score_item(item, by_id[item.id]) for item in qa])
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -62,6 +26,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     bar.close()
     write_jsonl(Path(args.out), results)
     print(format_summary(summarise_files(items, results), title=f"{args.qa} -> {args.out}"))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from eval.train import neutral, save, train, training_files
+    from guro_jobs.factory import build_assistant
+    from guro_jobs.settings import Settings
+
+    files = [Path(f) for f in args.qa] if args.qa else training_files()
+    settings = Settings()
+    assistant, _ = build_assistant(settings, models=(neutral("section"), neutral("unit"), neutral("decline")))
+    result = train(assistant, files, quiet=args.quiet)
+    for path in save(result, Path(args.out) if args.out else settings.weights_dir):
+        print(path)
+    print(result.report)
     return 0
 
 
@@ -92,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--out", required=True)
     run.add_argument("--quiet", action="store_true")
     run.set_defaults(func=cmd_run)
+    trainer = sub.add_parser("train", help="fit the ranker and decline weights on the QA sets (k-fold CV)")
+    trainer.add_argument("qa", nargs="*", help="QA files (default: every eval/qa file except the held-out ones)")
+    trainer.add_argument("--out", help="weights folder (default: the package's weights folder)")
+    trainer.add_argument("--quiet", action="store_true")
+    trainer.set_defaults(func=cmd_train)
     report = sub.add_parser("report", help="Markdown + HTML report with plots and every failure")
     report.add_argument("results")
     report.add_argument("--qa", required=True)

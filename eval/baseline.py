@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from guro_jobs.retrieval import HybridRetriever, RetrievalResult, match_names
 from langchain_community.vectorstores import FAISS
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 from tqdm import tqdm
 
 from eval.formats import QAItem, ResultCitation, ResultItem, ResultRetrieved, write_jsonl
 from eval.metrics import Summary, score_item, summarise
-from guro_jobs.retrieval import HybridRetriever, RetrievalResult, match_names
 from guro_jobs.settings import Settings
 from ingestion.loaders import load_document
 from ingestion.models import join_label

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from eval.formats import QAItem, ResultItem
 from eval.metrics import ItemScore, Summary, facts_match, score_item
+from eval.summary import format_summary, summarise_files
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -242,7 +243,6 @@ def render_html(
 # -- entry point ------------------------------------------------------------------------------------------
 def write_report(qa: list[QAItem], results: list[ResultItem], out: Path) -> list[Path]:
     """Write `out`.md and `out`.html (plus the Markdown's PNGs beside them); return [md, html]."""
-    from eval.__main__ import format_summary, summarise_files
 
     summary = summarise_files(qa, results)  # raises QAFormatError when results lack QA ids
     qa_ids = {item.id for item in qa}

@@ -1,67 +1,41 @@
-"""The assistant: question -> understanding -> hybrid retrieval -> grounded answer with citations.
+"""The assistant: clean -> understand -> retrieve -> decide -> compose -> cite -> verify.
 
-`Assistant.ask` is stateless per call (history comes in as earlier user turns) and thread-safe:
-shared parts are read-only after loading, and the embedder and tokenizer guard their engines.
+Each step is a module entered once per question (`guro_jobs.clean`, `.understand`, `.retrieve`, `.features`
+and `.decide`, `.compose`, `.cite`, `.verify`). `Assistant.ask` is stateless per call (the user's earlier
+questions come in as `history`) and thread-safe: everything shared is read-only after loading, and the
+embedder and tokenizer guard their engines. `ask` never raises on a string question.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from guro_jobs.extractive import Composition, ExtractiveAnswerer, compose_program_list, title_of
+import numpy as np
+
+from guro_jobs.cite import cite
+from guro_jobs.clean import MAX_QUESTION_CHARS, clean_question
+from guro_jobs.compose import Composition, compose_answer, compose_list, line_lookup
+from guro_jobs.decide import Ranking, decide, decline_features, rank
+from guro_jobs.features import UnitTable, feature_matrix, section_matrix
+from guro_jobs.messages import message
+from guro_jobs.model import LinearModel
 from guro_jobs.models import Answer, RetrievedSection
-from guro_jobs.retrieval import (
-    FocusMatch,
-    HybridRetriever,
-    RetrievalResult,
-    match_names,
-    misspells,
-    name_core,
-    squash,
-)
-from guro_jobs.understanding import OTHER_DISTRICTS, QuestionInfo, analyse, is_list_question
+from guro_jobs.models import Verdict as VerdictModel
+from guro_jobs.retrieve import Candidates, retrieve
+from guro_jobs.understand import Question, understand
+from guro_jobs.verify import verbatim_index, verify_quotes
 from ingestion.models import ParsedLine
-from knowledge.catalog import Program
+from knowledge.lexicon import Lexicon
+from knowledge.names import NameMatch
 from knowledge.store import KnowledgeBase
 
 logger = logging.getLogger(__name__)
-
-EMPTY_HINT = (
-    "질문을 입력해 주세요. 예: \"청년도전지원사업 인센티브는 얼마인가요?\", \"50세 이상은 어떤 지원을 받을 수 있나요?\""
-)
-TRUNCATED_NOTICE = "질문이 너무 길어 앞부분 {limit}자만 사용했습니다."
-NOT_IN_PLAN = "죄송합니다. 「2023년 일자리 대책 세부계획」에는 이 질문에 대한 내용이 없습니다."
-INJECTION_REPLY = (
-    "이 도우미는 「2023년 일자리 대책 세부계획」에 나온 구로구 일자리 사업만 안내합니다. "
-    "설정이나 지시문은 알려드릴 수 없습니다."
-)
-FIELD_NOT_STATED = "「2023년 일자리 대책 세부계획」에는 {program}의 {field}이(가) 나와 있지 않습니다."
-SPECIFIC_INTENTS = frozenset({"hours", "location", "amount", "period", "apply"})
-FIELD_NAMES = {"hours": "운영시간", "location": "위치", "amount": "지원 금액", "period": "기간", "apply": "신청 방법"}
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff]")
-# Question words that are not in the plan but ask nothing the plan lacks.
-GENERIC_NOUNS = frozenset(
-    ["얼마", "무엇", "뭐", "어디", "언제", "누구", "어떻", "신청", "가능", "혹시", "나이", "살", "돈", "월급", "알바", "경단녀", "요즘", "정도", "궁금", "질문", "내용", "설명", "정보", "자세", "혜택", "조건", "자격", "사람", "우리", "저", "제", "나", "거", "것", "때", "곳", "분", "번", "개", "명", "알", "말씀", "문의", "부탁", "요약", "정리", "종류", "목록", "참여", "지원금", "사업비", "how", "much", "what", "which", "who", "where", "when", "is", "are", "the", "a", "an", "of", "for", "in", "on", "to", "do", "does", "can", "i", "my", "me", "you", "your", "about", "tell", "please", "program", "programs", "support", "there", "any", "get", "receive", "much", "many", "올해", "작년", "내년", "순서", "과목", "단계", "절차", "방식", "과정", "로", "경우", "부분", "관련",
-     "대해", "뭐뭐", "어디어디", "가지", "들", "쪽", "편", "일", "달", "주", "년", "월", "시", "예약"]
-)
-# Everyday words that say how or when something is asked, not what about (a stopword list for topics).
-EVERYDAY_NOUNS = frozenset(
-    ["다음", "이전", "처음", "마지막", "최근", "현재", "지금", "나중", "하루", "매일", "평소", "구경", "연결", "항목", "총액",
-     "합계", "전체", "구체", "정확", "대략", "평균", "차이", "비교", "변화", "순위", "여부", "해당", "직접", "안내", "소개",
-     "추천", "확인", "참고", "예시", "사례", "상황", "사정", "형편", "걱정", "고민", "문제", "도움", "답변", "리스트", "전원",
-     "집", "남녀", "본인", "가족", "친구", "동네", "근처", "주변", "마무리", "시작", "끝", "꼭대기", "요청", "날짜", "조직",
-     "단체", "직군", "직종", "방면"]
-)
-# Guro-gu's own neighbourhoods: a question naming one is about Guro, whatever the plan spells.
-GURO_PLACES = frozenset(
-    ["개봉동", "고척동", "구로동", "신도림동", "오류동", "가리봉동", "수궁동", "항동", "천왕동", "궁동", "온수동", "개봉", "고척",
-     "신도림", "오류", "가리봉", "천왕", "온수", "대림역", "구로역", "신도림역", "천왕역", "개봉역", "오류동역", "구일역"]
-)
-ENGLISH_STOP = frozenset(["how", "what", "which", "who", "where", "when", "is", "are", "was", "the", "a", "an", "of", "for", "in", "on", "to", "do", "does", "can", "i", "my", "me", "you"])
+RETRIEVED_SECTIONS = 10
+SUGGESTIONS = 3
+FOLLOWUP_SLOTS = ("period", "target", "apply", "place", "amount")
 
 
 class LLMAnswerer(Protocol):
@@ -75,236 +49,257 @@ class LLMAnswerer(Protocol):
 
 
 @dataclass
-class Turn:
-    question: str
-    info: QuestionInfo
-    focus: list[FocusMatch]
-    carried: bool
+class Evidence:
+    """What the path computed for one question (training reads the same objects the answer is made from)."""
 
-
-def clean_question(question: str, limit: int) -> tuple[str, list[str]]:
-    text = _CONTROL.sub(" ", question or "")
-    text = re.sub(r"\s+", " ", text).strip()
-    notices: list[str] = []
-    if len(text) > limit:
-        text = text[:limit]
-        notices.append(TRUNCATED_NOTICE.format(limit=limit))
-    return text, notices
-
-
-def by_relevance(programs: list[Program], result: RetrievalResult) -> list[Program]:
-    """Programs in the order of the question's best matching chunk of each (document order on ties)."""
-
-    def score(program: Program) -> float:
-        depth = len(program.section_path)
-        return max(
-            (
-                item.score
-                for item in result.ranked
-                if item.chunk.document == program.document
-                and item.chunk.section[:depth] == program.section_path
-                and (program.origin == "task" or item.chunk.start <= program.span.start <= item.chunk.end)
-            ),
-            default=0.0,
-        )
-
-    return sorted(programs, key=score, reverse=True)
+    question: Question
+    candidates: Candidates
+    features: np.ndarray  # unit features, in candidate order
+    section_ids: np.ndarray
+    section_features: np.ndarray
+    ranking: Ranking
+    decline_x: np.ndarray
 
 
 class Assistant:
     def __init__(
         self,
         kb: KnowledgeBase,
-        retriever: HybridRetriever,
-        top_k: int = 10,
-        max_question_chars: int = 1000,
+        section_model: LinearModel,
+        unit_model: LinearModel,
+        decline: LinearModel,
+        lexicon: Lexicon,
         llm: LLMAnswerer | None = None,
-        dense_floor: float = 0.80,
+        max_question_chars: int = MAX_QUESTION_CHARS,
     ) -> None:
         self.kb = kb
-        self.retriever = retriever
-        self.extractive = ExtractiveAnswerer(kb)
-        self.top_k = top_k
-        self.max_question_chars = max_question_chars
+        self.section_model = section_model
+        self.unit_model = unit_model
+        self.decline = decline
+        self.lexicon = lexicon
         self.llm = llm
-        self.dense_floor = dense_floor
+        self.max_question_chars = max_question_chars
+        self.table = UnitTable.build(kb, lexicon)
+        self.lookup = line_lookup(kb)
+        self._verbatim = verbatim_index(kb)
 
     # -- public -------------------------------------------------------------------------------------
-    def ask(self, question: str, history: list[str] | None = None) -> Answer:
+    def ask(self, question: str, history: list[str] | None = None, documents: list[str] | None = None) -> Answer:
+        """Answer one question. `history`: the user's earlier questions, oldest first; `documents`: limit
+        the answer to some of the loaded plans (None: all, or the ones the question names)."""
         started = time.perf_counter()
-        text, notices = clean_question(question, self.max_question_chars)
-        if not text:
-            return Answer(question=question or "", text=EMPTY_HINT, mode="hint", notices=notices, latency_ms=0.0)
-        answer = self._answer(text, [h for h in (history or []) if h and h.strip()])
-        answer.notices = notices + answer.notices
+        if history is not None and (not isinstance(history, list) or not all(isinstance(h, str) for h in history)):
+            raise TypeError("history must be a list of str")
+        cleaned = clean_question(question, self.max_question_chars)  # TypeError for a non-string
+        turns = [h for h in (clean_question(h, self.max_question_chars).text for h in history or []) if h]
+        try:
+            answer = self._ask(cleaned.text, turns, documents, pasted=cleaned.pasted)
+        except Exception:  # a bug must not take the resident's question with it
+            logger.exception("answering failed for a question of %d characters", len(cleaned.text))
+            answer = Answer(question=cleaned.text, text=message("not_in_plan", plan=self.plan_name()), abstained=True, mode="abstain")
+        if cleaned.truncated and not cleaned.pasted:
+            answer.notices.insert(0, message("truncated", limit=self.max_question_chars))
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         return answer
 
-    # -- steps --------------------------------------------------------------------------------------
-    def _understand(self, text: str, history: list[str]) -> Turn:
-        focus = match_names(text, self.retriever.names)
-        info = analyse(text, names=[m.key for m in focus if m.key])
-        carried = False
-        if not focus:
-            for previous in reversed(history):
-                previous_focus = match_names(previous, self.retriever.names)
-                if previous_focus:
-                    focus, carried = previous_focus, True
-                    break
-        return Turn(text, info, focus, carried)
+    def plan_name(self, document: str | None = None) -> str:
+        profiles = self.kb.profiles
+        if document and document in profiles:
+            return profiles[document].display_title
+        if len(profiles) == 1:
+            return next(iter(profiles.values())).display_title
+        return "불러온 계획서"
 
-    def _answer(self, text: str, history: list[str]) -> Answer:
-        turn = self._understand(text, history)
-        info = turn.info
-        if info.injection:
-            return Answer(question=text, text=INJECTION_REPLY, abstained=True, mode="abstain", intent="injection")
-        query = text
-        if turn.carried:
-            # "거기는 누가 운영해요?": the earlier program's own section (Ⅳ) says more than its summary row (Ⅲ).
-            named = next((m for m in turn.focus if m.path[0].startswith("Ⅳ")), turn.focus[0])
-            query = f"{text} {named.title}"
-        result = self.retriever.retrieve(query, focus=turn.focus)
-        retrieved = self._sections(result)
-        own_focus = bool(turn.focus) and not turn.carried
-        reason = self._abstain_reason(turn, result)
-        if not reason and is_list_question(info, own_focus) and len(self.kb.catalog):
-            programs = self.kb.catalog.filter(age=info.age, age_range=info.age_range, groups=info.groups or None)
-            if programs:
-                programs = by_relevance(programs, result)
-                listing = compose_program_list(programs, self.kb)
-                return self._finish(text, listing, retrieved, info, mode="catalog")
-        if reason:
-            logger.info("abstained on %r: %s", text, reason)
-            return Answer(
-                question=text,
-                text=NOT_IN_PLAN + self._suggestion_text(result, turn),
-                abstained=True,
-                retrieved=retrieved,
-                mode="abstain",
-                intent=info.primary_intent,
-                suggestions=self._suggestions(result) if self._related(turn, result) else [],
-            )
-        composition = self.extractive.compose(info, result)
-        if composition is None:
-            return Answer(question=text, text=NOT_IN_PLAN, abstained=True, retrieved=retrieved, mode="abstain")
-        missing = next(
-            (
+    # -- the path -----------------------------------------------------------------------------------
+    def evidence(self, text: str, history: list[str], documents: list[str] | None = None, depth: int = 0) -> Evidence:
+        """understand -> retrieve -> rank -> decline features, for one cleaned question."""
+        question = understand(text, history, self.kb, self.lexicon)
+        previous = self._previous(history, documents) if history and depth == 0 else None
+        restrict: list[NameMatch] = []
+        if previous is not None and not previous.abstained and (not question.names or (question.refer and previous.programs)):
+            restrict = self._carry(question, previous)
+        scope = documents or question.documents or None
+        candidates = retrieve(question, self.kb, scope)
+        if restrict:
+            keep = [
                 i
-                for i in info.intents
-                if i in SPECIFIC_INTENTS
-                and i not in composition.answered
-                and (
-                    i == "apply"
-                    # Without a named program, only a program's own section (Ⅳ) is expected to state the
-                    # field; "어디" about statistics asks which area, not an address.
-                    or (i == info.primary_intent and (bool(turn.focus) or composition.scope[0].startswith("Ⅳ")))
-                )
-            ),
-            None,
+                for i, u in enumerate(candidates.units)
+                if any(m.covers(self.kb.units[int(u)].document, self.kb.units[int(u)].path, self.kb.units[int(u)].start, self.kb.units[int(u)].end) for m in restrict)
+            ]
+            if keep:
+                candidates.units = candidates.units[keep]
+        features = feature_matrix(question, candidates, self.kb, self.table, self.lexicon)
+        section_ids, section_features = section_matrix(question, candidates, features, self.kb, self.table)
+        ranking = rank(features, section_ids, section_features, candidates, self.kb, self.section_model, self.unit_model)
+        decline_x = decline_features(
+            question, ranking, candidates, section_ids, section_features, self.kb, self.table, self.lexicon
         )
-        if missing and turn.focus:
-            # A summary row (Ⅲ tables) may lack what the program's own section states: try the next program
-            # that carries the same name before saying the plan does not state it.
-            alternative = self.extractive.compose(info, result, skip=frozenset({composition.scope}))
-            if alternative is not None and missing in alternative.answered and self._names_focus(alternative, turn):
-                composition, missing = alternative, None
-        if missing:
-            # A specific field asked (hours, address, amount, dates, how to apply) and no line of the best
-            # matching program states it: say so instead of showing other lines as the answer.
-            logger.info("abstained on %r: %s not stated for %s", text, missing, composition.focus)
-            return Answer(
-                question=text,
-                text=FIELD_NOT_STATED.format(program=composition.focus, field=FIELD_NAMES[missing]),
-                abstained=True,
-                retrieved=retrieved,
-                mode="abstain",
-                intent=info.primary_intent,
-                suggestions=[composition.focus],
-                focus=composition.focus,
+        return Evidence(question, candidates, features, section_ids, section_features, ranking, decline_x)
+
+    def _previous(self, history: list[str], documents: list[str] | None) -> Answer | None:
+        """The answer the last earlier question got (recomputed: `ask` keeps no state)."""
+        try:
+            evidence = self.evidence(history[-1], history[:-1], documents, depth=1)
+            return self._respond(history[-1], evidence, documents)
+        except Exception:
+            logger.exception("could not recompute the previous answer")
+            return None
+
+    def _carry(self, question: Question, previous: Answer) -> list[NameMatch]:
+        """What a follow-up carries: the previous list's programs ("그 중에 …", "첫 번째 거"), or the previous
+        answer's program. Returns the programs a "그 중에" question is limited to."""
+        kb = self.kb
+        listed = [kb.catalog.by_id[p] for p in previous.programs if p in kb.catalog.by_id]
+        matches = [
+            NameMatch(p.document, tuple(p.section_path), p.name, True, float(len(p.name)), (p.table_row and p.span.start) or None)
+            for p in listed
+        ]
+        if question.ordinal and matches:
+            index = min(question.ordinal, len(matches)) - 1
+            question.carried = [matches[index]]
+            question.query = f"{question.text} {matches[index].title}"
+            question.terms += kb.tokenizer.tokens(matches[index].title)
+            return []
+        if matches and (question.refer or question.wants_list):
+            question.carried = []
+            question.names = [m for m in question.names if any(m.path[: len(p.path)] == p.path for p in matches)]
+            return matches
+        if previous.focus_path and previous.document and not matches and not question.carried:
+            question.carried = [
+                NameMatch(previous.document, tuple(previous.focus_path), previous.focus or "", True, 10.0)
+            ]
+            question.query = f"{question.text} {previous.focus or ''}"
+        return []
+
+    def _ask(self, text: str, history: list[str], documents: list[str] | None, pasted: bool = False) -> Answer:
+        if not text:
+            return Answer(question=text, text=message("empty"), mode="hint")
+        if pasted:
+            return Answer(question=text, text=message("pasted"), mode="hint", abstained=True)
+        evidence = self.evidence(text, history, documents)
+        return self._respond(text, evidence, documents, history)
+
+    def _respond(self, text: str, evidence: Evidence, documents: list[str] | None, history: list[str] | None = None) -> Answer:
+        question, ranking = evidence.question, evidence.ranking
+        plan = self.plan_name(documents[0] if documents and len(documents) == 1 else None)
+        if question.injection:
+            return Answer(question=text, text=message("injection", plan=plan), abstained=True, mode="abstain", intent="injection")
+        if question.noise:
+            return Answer(question=text, text=message("noise"), abstained=True, mode="hint")
+        decision, p_decline = decide(question, ranking, self.decline, evidence.decline_x)
+        retrieved = self._retrieved(ranking)
+        intent = question.slots[0] if question.slots else None
+        if decision == "decline":
+            return self._decline(question, ranking, retrieved, plan, p_decline)
+        composition: Composition | None = None
+        mode = "extractive"
+        if decision == "list":
+            composition = compose_list(question, ranking, self.kb, self.lexicon, plan, self.lookup)
+            mode = "catalog"
+        if composition is None:
+            params = self.unit_model.params
+            composition = compose_answer(
+                question, ranking, self.kb, self.lexicon, params.get("support_ratio", 0.6), params.get("broad_below", 0.0)
             )
-        answer = self._finish(text, composition, retrieved, info, mode="extractive")
-        if self.llm is not None:
-            blocks = self._context_blocks(result)
-            answer = self.llm.answer(text, history, blocks, answer)
-        return answer
+            mode = "extractive"
+        answer = self._finish(question, composition, retrieved, mode, intent, p_decline)
+        if self.llm is not None and mode == "extractive":
+            blocks = self._context_blocks(ranking)
+            answer = self.llm.answer(text, history or [], blocks, answer)
+        return verify_quotes(answer, self._verbatim)
 
-    def _names_focus(self, composition: Composition, turn: Turn) -> bool:
-        """Whether the sections quoted spell the name of the program the question names."""
-        names = [name_core(squash(m.title)) for m in turn.focus]
-        text = squash(" ".join(ln.text for line in composition.lines for ln in self.extractive.section_lines(line)))
-        return any(name and name in text for name in names)
-
-    def _finish(self, text: str, composition: Composition, retrieved: list[RetrievedSection], info: QuestionInfo, mode: str) -> Answer:
+    def _finish(
+        self, question: Question, composition: Composition, retrieved: list[RetrievedSection], mode: str, intent: str | None, p_decline: float
+    ) -> Answer:
+        profile = self.kb.profile_of(composition.document)
+        verdict = composition.verdict
         return Answer(
-            question=text,
+            question=question.text,
             text=composition.text,
-            citations=composition.citations,
+            citations=cite(composition.lines, composition.used, self.kb),
             retrieved=retrieved,
             mode=mode,  # type: ignore[arg-type]
-            intent=info.primary_intent,
+            intent=intent,
+            highlights=composition.highlights,
+            verdict=VerdictModel(outcome=verdict.outcome, label=verdict.label, reason=verdict.reason, unchecked=verdict.unchecked)
+            if verdict is not None
+            else None,
+            programs=composition.programs,
             focus=composition.focus or None,
+            focus_path=composition.focus_path,
+            document=composition.document,
+            plan=profile.display_title if profile else "",
+            followups=self._followups(composition) if mode == "extractive" else [],
+            decline_probability=round(p_decline, 4),
         )
 
-    def _sections(self, result: RetrievalResult) -> list[RetrievedSection]:
-        return [
-            RetrievedSection(
-                document=item.chunk.document,
-                section=item.chunk.label,
-                score=round(item.score, 4),
-                chunk_id=item.chunk.id,
-                page=item.chunk.page,
-            )
-            for item in result.sections(max(self.top_k, 10))
+    def _decline(self, question: Question, ranking: Ranking, retrieved: list[RetrievedSection], plan: str, p: float) -> Answer:
+        if question.other_places:
+            issuers = ", ".join(sorted({pr.issuer for pr in self.kb.profiles.values() if pr.issuer}))
+            text = message("other_place", plan=plan, issuer=issuers or plan, place=question.other_places[0])
+        elif question.national:
+            text = message("national", name=question.national[0], plan=plan)
+        else:
+            text = message("not_in_plan", plan=plan)
+        names = [self.kb.sections[s].title for s, _ in ranking.sections(self.kb, SUGGESTIONS)] if ranking.top is not None else []
+        suggestions = [n for n in dict.fromkeys(names) if n]
+        if suggestions and (question.names or question.asker.told or len(question.content) >= 2):
+            text += "\n" + message("suggest", names=", ".join(suggestions))
+        else:
+            suggestions = []
+        logger.info("declined (p=%.2f)", p)
+        return Answer(
+            question=question.text,
+            text=text,
+            abstained=True,
+            retrieved=retrieved,
+            mode="abstain",
+            intent=question.slots[0] if question.slots else None,
+            suggestions=suggestions,
+            decline_probability=round(p, 4),
+        )
+
+    def _retrieved(self, ranking: Ranking) -> list[RetrievedSection]:
+        out: list[RetrievedSection] = []
+        best_unit: dict[int, int] = {}
+        for unit in ranking.units:
+            best_unit.setdefault(int(self.kb.section_of[int(unit)]), int(unit))
+        for section, p in ranking.sections(self.kb, RETRIEVED_SECTIONS):
+            s = self.kb.sections[section]
+            unit = self.kb.units[best_unit[section]]
+            out.append(RetrievedSection(document=s.document, section=s.label, score=round(p, 4), chunk_id=unit.id, page=unit.page))
+        return out
+
+    def _followups(self, composition: Composition) -> list[str]:
+        """Questions about the same program that its section states an answer to (never one it can't)."""
+        kb = self.kb
+        if not composition.units:
+            return []
+        task = tuple(composition.focus_path[:2])
+        present: set[str] = set()
+        for section in kb.sections:
+            if section.document == composition.document and tuple(section.path[:2]) == task:
+                for u in section.units:
+                    present |= self.table.label_slots[u]
+        shown = {slot for u in composition.units for slot in self.table.label_slots[u]}
+        title = composition.focus
+        out = [
+            f"{title} {message('followup_' + slot)}"
+            for slot in FOLLOWUP_SLOTS
+            if slot in present and slot not in shown
         ]
+        return out[:3]
 
-    def _abstain_reason(self, turn: Turn, result: RetrievalResult) -> str | None:
-        if not result.ranked:
-            return "nothing retrieved"
-        unknown = [
-            t
-            for t in result.unknown_terms
-            if t not in GENERIC_NOUNS and t not in EVERYDAY_NOUNS and t not in GURO_PLACES and not t.isdigit()
-            and not any(misspells(t, m.title) for m in turn.focus if not m.exact)
-        ]
-        if not turn.info.has_korean:
-            # English: the plan has no English words, so unknown words say little; the glossary and
-            # the dense side decide whether the question is about the plan at all.
-            unknown = []
-        if (
-            OTHER_DISTRICTS.search(turn.question)
-            and "구로" not in turn.question
-            and not any(m.exact for m in turn.focus)  # a Guro program named outright is still asked about
-            and "figure" not in turn.info.intents
-        ):
-            return "asks about another district"
-        if unknown and not turn.focus:
-            return f"question words the plan never uses: {unknown}"
-        if unknown and turn.focus and not turn.info.intents:
-            return f"asks about {unknown} of a named program; the plan does not state it"
-        known = [t for t in result.terms if self.kb.bm25.known(t) and t.lower() not in ENGLISH_STOP]
-        if not turn.focus and not known and result.dense_top < self.dense_floor:
-            return f"no plan vocabulary and low similarity ({result.dense_top:.3f})"
-        return None
-
-    def _related(self, turn: Turn, result: RetrievalResult) -> bool:
-        """Offer nearest programs only when the question shares real vocabulary with the plan."""
-        return bool(turn.info.groups or turn.focus) or len([t for t in result.terms if self.kb.bm25.known(t)]) >= 2
-
-    def _suggestions(self, result: RetrievalResult, limit: int = 3) -> list[str]:
-        names: list[str] = []
-        for item in result.ranked:
-            name = title_of(item.chunk.section)
-            if name not in names:
-                names.append(name)
-            if len(names) >= limit:
+    def _context_blocks(self, ranking: Ranking, limit: int = 4) -> list[list[ParsedLine]]:
+        blocks: list[list[ParsedLine]] = []
+        seen: set[int] = set()
+        for unit in ranking.units:
+            section = int(self.kb.section_of[int(unit)])
+            if section in seen:
+                continue
+            seen.add(section)
+            lines = [ln for u in self.kb.sections[section].units[:12] for ln in self.kb.units[u].lines]
+            blocks.append(lines)
+            if len(blocks) >= limit:
                 break
-        return names
-
-    def _suggestion_text(self, result: RetrievalResult, turn: Turn) -> str:
-        if not self._related(turn, result):
-            return ""
-        names = self._suggestions(result)
-        return "\n대신 계획에 있는 가까운 사업을 안내해 드릴 수 있습니다: " + ", ".join(names) if names else ""
-
-    def _context_blocks(self, result: RetrievalResult, limit: int = 4) -> list[list[ParsedLine]]:
-        return [item.chunk.lines for item in result.ranked[:limit]]
+        return blocks

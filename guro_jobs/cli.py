@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -64,9 +65,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         bars.close()
     m = report.manifest
     if report.changed:
-        print(f"색인 완료: 문서 {len(m.documents)}개, 조각 {m.chunk_count}개, 사업 {m.program_count}개 ({report.seconds:.1f}초)")
+        print(f"색인 완료: 문서 {len(m.documents)}개, 근거 단위 {m.unit_count}개, 사업 {m.program_count}개 ({report.seconds:.1f}초)")
     else:
-        print(f"변경 없음: 색인이 최신입니다 (문서 {len(m.documents)}개, 조각 {m.chunk_count}개)")
+        print(f"변경 없음: 색인이 최신입니다 (문서 {len(m.documents)}개, 근거 단위 {m.unit_count}개)")
+    for document in m.documents:
+        profile = document.profile
+        print(f"- {document.name}: {profile.display_title} (과제 {profile.tasks}개, 사업 {profile.programs}개)")
+        for warning in profile.warnings:
+            print(f"  경고: {warning}", file=sys.stderr)
     print(f"색인 위치: {settings.index_dir}")
     return 0
 
@@ -77,7 +83,7 @@ def format_answer(answer: Answer) -> str:
         out.append(f"※ {notice}")
     for number, citation in enumerate(answer.citations, start=1):
         page = f", {citation.page}쪽" if citation.page else ""
-        out.append(f"\n[{number}] {citation.document} · {citation.section}{page} (줄 {citation.start}–{citation.end})")
+        out.append(f"\n[{number}] {citation.document_title or citation.document} · {citation.section}{page} (줄 {citation.start}–{citation.end})")
         out.extend(f"    {'▶' if line.used else ' '} {line.text}" for line in citation.lines)
     out.append(f"\n({answer.latency_ms:.0f} ms)")
     return "\n".join(out)
@@ -91,8 +97,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     bars.close()
     if report.rebuilt:
         logger.warning("index was rebuilt: %s", report.reason)
-    answer = assistant.ask(args.question, history=args.history or [])
-    print(answer.model_dump_json(indent=2) if args.json else format_answer(answer))
+    answer = assistant.ask(_argument(args.question), history=[_argument(h) for h in args.history or []])
+    output = answer.model_dump_json(indent=2) if args.json else format_answer(answer)
+    sys.stdout.write(output.encode("utf-8", errors="replace").decode("utf-8") + "\n")
     return 0
 
 
@@ -108,6 +115,20 @@ def cmd_programs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _argument(text: str) -> str:
+    """An argument as the user typed it: bytes the locale could not decode (a CP949 terminal) are
+    decoded as CP949, anything still undecodable is replaced."""
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        raw = os.fsencode(text)
+        for encoding in ("utf-8", "cp949"):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+        return raw.decode("utf-8", errors="replace")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="guro-jobs", description="구로 일자리 도우미 (Guro-gu 2023 job plan assistant)")
     parser.add_argument("--index-dir", help="index folder (default: settings / GURO_JOBS_INDEX_DIR)")
@@ -120,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     ingest.set_defaults(func=cmd_ingest)
 
     ask = sub.add_parser("ask", help="ask a question and print the answer with its citations")
-    ask.add_argument("question")
+    ask.add_argument("question", help="the question (put `--` before one that starts with '-')")
     ask.add_argument("--history", action="append", help="an earlier user turn (repeat, oldest first)")
     ask.add_argument("--json", action="store_true", help="print the Answer model as JSON")
     ask.set_defaults(func=cmd_ask)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from guro_jobs.assistant import Assistant, LLMAnswerer
-from guro_jobs.retrieval import HybridRetriever
+from guro_jobs.decide import DECLINE_FEATURES, DECLINE_VERSION
+from guro_jobs.features import FEATURE_NAMES, FEATURE_VERSION, SECTION_FEATURES, SECTION_VERSION
+from guro_jobs.model import DECLINE_FILE, SECTION_FILE, UNIT_FILE, LinearModel
 from guro_jobs.settings import Settings
 from ingestion.build import IngestReport, ProgressCallback, ingest
 from ingestion.parser import PARSER_VERSION
 from knowledge.embeddings import Embedder, create_embedder
 from knowledge.keywords import KoreanTokenizer
+from knowledge.lexicon import load as load_lexicon
 from knowledge.store import IndexInvalid, KnowledgeBase
 
 logger = logging.getLogger(__name__)
@@ -67,22 +71,33 @@ def create_llm(settings: Settings) -> LLMAnswerer | None:
     return create_llm_answerer(settings.llm)
 
 
+Models = tuple[LinearModel, LinearModel, LinearModel]
+
+
+def load_models(weights_dir: Path) -> Models:
+    """The learned section ranker, unit ranker and decline weights (JSON written by `python -m eval train`)."""
+    section = LinearModel.load(weights_dir / SECTION_FILE, "section", SECTION_VERSION, SECTION_FEATURES)
+    unit = LinearModel.load(weights_dir / UNIT_FILE, "unit", FEATURE_VERSION, FEATURE_NAMES)
+    decline = LinearModel.load(weights_dir / DECLINE_FILE, "decline", DECLINE_VERSION, DECLINE_FEATURES)
+    return section, unit, decline
+
+
 def build_assistant(
     settings: Settings | None = None,
     progress: ProgressCallback | None = None,
     kb: KnowledgeBase | None = None,
+    models: Models | None = None,
 ) -> tuple[Assistant, LoadReport]:
     settings = settings or Settings()
     report = LoadReport(rebuilt=False)
     if kb is None:
         kb, report = load_knowledge_base(settings, progress=progress)
-    r = settings.retrieval
-    retriever = HybridRetriever(kb, r.bm25_weight, r.dense_weight, r.candidates)
+    section, unit, decline = models or load_models(settings.weights_dir)
     assistant = Assistant(
-        kb, retriever, top_k=r.top_k, max_question_chars=settings.max_question_chars, llm=create_llm(settings)
+        kb, section, unit, decline, load_lexicon(), llm=create_llm(settings), max_question_chars=settings.max_question_chars
     )
     # Kiwi and the C embedder load lazily on first use (about 2 s): pay it at start-up, not on the
     # resident's first question.
-    kb.tokenizer.tokens("구로 일자리 도우미")
-    kb.embedder.query("구로 일자리 도우미")
+    kb.tokenizer.tokens("일자리 도우미")
+    kb.embedder.query("일자리 도우미")
     return assistant, report

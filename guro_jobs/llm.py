@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from guro_jobs.extractive import cite
+from guro_jobs.cite import cite
 from guro_jobs.models import Answer, Citation
 from guro_jobs.settings import PROMPTS_DIR, LLMSettings
 from ingestion.models import ParsedLine, join_label

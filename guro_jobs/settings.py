@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_PLAN = PROJECT_ROOT / "data" / "plans" / "guro_2023_job_plan.txt"
 PROMPTS_DIR = PROJECT_ROOT / "prompts"
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
 class EmbedderSettings(BaseModel):
@@ -21,13 +22,6 @@ class EmbedderSettings(BaseModel):
     query_prefix: str | None = Field(default=None, description="None: 'query: ' for e5-family models, else ''")
     passage_prefix: str | None = Field(default=None, description="None: 'passage: ' for e5-family models, else ''")
     batch_size: int = 32
-
-
-class RetrievalSettings(BaseModel):
-    bm25_weight: float = Field(default=0.6, description="weight of the normalised BM25 score in the fused score")
-    dense_weight: float = Field(default=0.4, description="weight of the normalised dense score")
-    candidates: int = Field(default=40, description="chunks taken from each retriever before fusion")
-    top_k: int = Field(default=10, description="ranked sections returned with an answer")
 
 
 class LLMSettings(BaseModel):
@@ -50,8 +44,8 @@ class Settings(BaseSettings):
     index_dir: Path = Field(default=PROJECT_ROOT / "var" / "index", description="where the built index lives")
     bundled_plan: Path = BUNDLED_PLAN
     answer_mode: Literal["extractive", "llm"] = "extractive"
-    max_question_chars: int = 1000
+    max_question_chars: int = Field(default=300, description="longer questions are cut (a paste gets a request)")
+    weights_dir: Path = Field(default=WEIGHTS_DIR, description="the learned ranker and decline weights")
     embedder: EmbedderSettings = EmbedderSettings()
-    retrieval: RetrievalSettings = RetrievalSettings()
     llm: LLMSettings = LLMSettings()
     feedback: FeedbackSettings = FeedbackSettings()

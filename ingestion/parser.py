@@ -12,13 +12,15 @@ import re
 from dataclasses import dataclass, field
 
 from ingestion.models import LineKind, LoadedDocument, ParsedLine, SourceLine
+from knowledge.lexicon import load as load_lexicon
 
-PARSER_VERSION = "4"
+PARSER_VERSION = "9"
 
 ROMAN = "ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ"
 PART = re.compile(rf"^\s*([{ROMAN}])\.\s*(\S.*?)\s*$")
 NUMBERED = re.compile(r"^\s*(\d{1,2})\.\s+(\S.*?)\s*$")
-TASK = re.compile(r"^\s*\(\s*과제\s*(\d{1,2}\s*-\s*\d{1,2})\s*\)\s*(\S.*?)\s*$")
+# A numbered task: `(과제 1-3) …`, `(사업 1-3) …`, `과제 1-3. …` (a short word, then n-m).
+TASK = re.compile(r"^\s*(\(?)\s*([가-힣]{1,4})\s*(\d{1,2}\s*-\s*\d{1,2})\s*([).])\s*(\S.*?)\s*$")
 BLOCK = re.compile(r"^\s*□\s*(\S.*?)\s*$")
 SUBPROGRAM = re.compile(r"^\s*【\s*(.+?)\s*】\s*$")
 FIELD = re.compile(r"^\s*(?:[○◦ㅇ·･•※]|-)\s*([^:：\s][^:：]{0,13}?)\s*[:：]\s*(\S.*?)\s*$")
@@ -32,9 +34,21 @@ KPI_HEADER = re.compile(r"^\s*사\s*업\s*명\s+성과지표\s+(.+?)\s*$")
 BUDGET_HEADER = re.compile(r"^\s*(합\s*계|계)\s+((?:\d{4}년\s*)+)$")
 TABLE_HEADER = re.compile(r"^\s*(연번\s|세부사업명\s)")
 TABLE_SUMMARY = re.compile(r"등\s*\d+\s*개\s*사업\s+([\d,]+)")
-TARGET_FIELD = re.compile(r"^2023년\s*목표$")
+TARGET_FIELD = re.compile(r"^\d{4}년\s*목표$")
 ROW_START = re.compile(r"^\s*(\d{1,2})(?:\s+(\S.*?))?\s*$")
 GENERIC_HEADER = re.compile(r"^\s*구\s*분\s+(.+?)\s*$")
+
+
+def task_heading(text: str) -> tuple[str, str, str] | None:
+    """(word, number, title) of a task heading such as `(과제 1-3) 청년도전지원사업` or `과제 1-3. …`;
+    None for anything else (a parenthesised number needs its closing parenthesis, a bare one its dot)."""
+    m = TASK.match(text)
+    if m is None:
+        return None
+    opened, word, number, closer, title = m.groups()
+    if (opened and closer != ")") or (not opened and closer != "."):
+        return None
+    return word, re.sub(r"\s+", "", number), title
 
 
 def normalise_space(text: str) -> str:
@@ -194,10 +208,11 @@ class PlanParser:
             self.level2 = self.block = self.sub = None
             self._heading(line, self.part)
             return
-        if (m := TASK.match(text)) and self.part:
+        if (m := TASK.match(text)) and task_heading(text) and self.part:
             self._reset_tables()
-            task_id = re.sub(r"\s+", "", m.group(1))
-            self.level2 = f"(과제 {task_id}) {normalise_space(m.group(2))}"
+            opened, word, number, closer, title = m.groups()
+            # The heading as written, spaced the same way everywhere: `(과제 2-6)사회…` -> `(과제 2-6) 사회…`.
+            self.level2 = f"{opened}{word} {normalise_label(number)}{closer} {normalise_space(title)}"
             self.block = self.sub = None
             self._heading(line, self.level2)
             return
@@ -240,8 +255,8 @@ class PlanParser:
         self._heading(line, self.block)
         if value:
             self._emit(line, "field", field=normalise_label(label), value=normalise_space(value))
-        if self.block.startswith("연차별 추진계획"):
-            self.table = _Table(mode="plan", caption="연차별 추진계획", unit=unit)
+        if load_lexicon().block_role(self.block) == "yearly":
+            self.table = _Table(mode="plan", caption=self.block, unit=unit)
 
     # -- tables ----------------------------------------------------------------------------------
     def _table_line(self, line: SourceLine) -> bool:
@@ -288,12 +303,12 @@ class PlanParser:
             self._emit(
                 line,
                 "table",
-                context=f"연차별 추진계획 (단위: {table.unit})" + (f" | {table.header_text}" if table.header_text else ""),
+                context=f"{table.caption} (단위: {table.unit})" + (f" | {table.header_text}" if table.header_text else ""),
                 stub=stub,
                 cells=list(zip(table.header, tokens[len(tokens) - tail :], strict=True)),
             )
             return True
-        self._emit(line, "table", context=table.context() or "연차별 추진계획")
+        self._emit(line, "table", context=table.context() or table.caption)
         return True
 
     def _program_line(self, line: SourceLine) -> bool:
@@ -312,7 +327,8 @@ class PlanParser:
                 table.header_open = False
                 self._configure_program_table(summary.group(1) if summary else None)
                 if summary:
-                    self._emit(line, "table", context=table.context(), path=table.path)
+                    # `… 등 81개 사업 5,701 39,185 …`: the table's total row.
+                    self._emit(line, "table", context=table.context(), path=table.path, stub="계")
                     return True
             else:
                 table.header_text = normalise_space(f"{table.header_text} {text}")

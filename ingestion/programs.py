@@ -19,54 +19,61 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ingestion.models import CONTEXT_BLOCKS, STRUCTURAL_BLOCKS, ParsedLine, join_label
-from knowledge.catalog import TARGET_GROUPS, AgeRange, Amount, FieldValue, Program, Ratio, SourceRef
+from ingestion.models import (
+    AgeRange,
+    Amount,
+    DocumentProfile,
+    FieldValue,
+    ParsedLine,
+    Program,
+    Ratio,
+    SourceRef,
+    join_label,
+)
+from ingestion.parser import task_heading
+from knowledge.lexicon import load as load_lexicon
+from knowledge.lexicon import squash
 
 logger = logging.getLogger(__name__)
 
-PART_TASKS = "Ⅳ."
-PART_TABLES = "Ⅲ."
-TASK_HEADING = re.compile(r"^\(과제\s*(\d{1,2}-\d{1,2})\)\s*(.+)$")
 ROW_NUMBER = re.compile(r"^\s*(\d{1,2})\s")
-
-PLAN_BLOCK = "연차별 추진계획"
-# `□ 소요예산 : …` and the breakdown under it are budget, not support a participant receives.
-BUDGET_BLOCKS = frozenset({"소요예산", "사업예산"})
-
-# Field labels (spacing removed, as the parser normalises them) and the record field they fill.
-TARGET_LABELS = ("대상", "사업대상", "참여대상", "지원대상", "운영대상", "이용대상", "교육대상", "선정기준")
-SUPPORT_LABELS = frozenset(
-    {
-        "지원내용",
-        "인센티브",
-        "보수",
-        "임금",
-        "지원기준",
-        "지원규모",
-        "지원사항",
-        "교육수당",
-        "지원금액",
-        "기업",
-        "참여자",
-        "청년",
-        "중소기업",
-        "소상공인",
-    }
-)
-PERIOD_LABELS = ("사업기간", "기간", "지원기간", "위탁기간", "사용기간", "인증기간", "교육기간")
-LOCATION_LABELS = ("위치", "장소및규모", "운영장소", "장소")
-HOURS_LABELS = ("운영시간", "근로형태")
-CAPACITY_LABELS = ("규모", "사업규모", "인원", "교육인원", "선정기업")
-BUDGET_LABELS = ("소요예산", "사업예산")
-DESCRIPTION_LABELS = ("사업내용", "추진내용")
-# `○ X` lines whose following lines are about procedure or background, not what a participant gets.
-SKIP_HEADERS = frozenset(
-    {"추진절차", "추진체계", "추진방법", "추진방식", "기대효과", "사업목표", "운영방법", "운영방식"}
-)
-# Flattened table rows that start with their label instead of `○ 라벨 :`.
-PROSE_TARGET = re.compile(r"^(지원대상|사업대상|교육대상)\s+(\S.*)$")
+# The record field each slot of a field label fills (knowledge/lexicon/label_slots.tsv says which slot).
+ROLE_OF_SLOT = (("target", "target"), ("period", "period"), ("place", "location"), ("hours", "hours"), ("count", "capacity"))
 TOP_ITEM = re.compile(r"^[○◦ㅇ□]\s*")
 BULLET_MARK = re.compile(r"^(?:[-○◦ㅇ□·･•※]|\d+\))\s*")
+
+
+def _slots(label: str) -> set[str]:
+    return load_lexicon().label_slots(label)
+
+
+def _role(block: str) -> str | None:
+    return load_lexicon().block_role(block) if block else None
+
+
+def is_staffing(text: str) -> bool:
+    flat = squash(text)
+    return any(word in flat for word in load_lexicon().block_words("staffing"))
+
+
+def _is_target_label(word: str) -> bool:
+    """`지원대상 …` at the start of a flattened table row states who is served."""
+    return _slots(word) == {"target"}
+
+
+def _is_description(label: str) -> bool:
+    slots = _slots(label)
+    return "content" in slots and "amount" not in slots
+
+
+def _is_support(label: str) -> bool:
+    return "amount" in _slots(label)
+
+
+def _skips_support(header: str) -> bool:
+    """Items under `○ 추진절차`, `○ 운영방식`, `○ 기대효과` describe procedure or background."""
+    return bool(_slots(header) & {"procedure", "agency"}) or _role(header) == "background"
+
 
 # --- ages ---------------------------------------------------------------------------------------
 AGE_SPAN = re.compile(r"(?:만\s*)?(\d{1,3})\s*세?\s*[~∼-]\s*(\d{1,3})\s*세(?:\s*(이하|미만))?")
@@ -95,43 +102,9 @@ INCOME = (
 )
 HEADCOUNT = re.compile(r"\d[\d,]*\s*여?\s*(?:명|개사)(?:\s*내외)?")
 
-# --- target groups ------------------------------------------------------------------------------
-GROUP_WORDS: dict[str, re.Pattern[str]] = {
-    "청년": re.compile(r"청년"),
-    "중장년": re.compile(r"중장년|중·장년|4050|5060"),
-    "신중년": re.compile(r"신중년"),
-    "노인·어르신": re.compile(r"노인|어르신"),
-    # 여성안심 스카우트 escorts women home; the women are not its participants.
-    "여성·경력단절여성": re.compile(r"여성(?!안심)|경력단절|경력보유"),
-    "장애인": re.compile(r"장애인"),
-    "저소득·수급자·차상위": re.compile(r"기초수급|기초생활수급|수급가구|차상위|중위소득|저소득|자활급여"),
-    "특성화고·학생": re.compile(r"특성화고|학생|초중고|초·중·고"),
-    "중소기업·재직자": re.compile(r"재직자|소상공인"),
-    "사회적기업": re.compile(r"사회적기업|사회적경제|협동조합|마을기업"),
-    "외국인": re.compile(r"외국인|다문화"),
-}
-SME = re.compile(r"중소기업")
-# Groups of people: a program naming one of them is for those people, not an SME program.
-PERSON_GROUPS = frozenset(TARGET_GROUPS) - {"중소기업·재직자", "사회적기업", "외국인"}
-# The plan files these tables' rows as support for small firms.
-SME_TABLES = frozenset({"중소기업 역량강화"})
-# 민간위탁 rows hire the staff who run a facility; the group a facility serves is not who is hired.
-STAFFING_TABLES = frozenset({"민간위탁 사업"})
-# In the 직접 일자리 table 사업내용 says what the hired do (`여성ž청소년 … 안전귀가 지원`), so who is
-# hired is read from the name and a stated target only.
-WORK_TABLES = frozenset({"직접 일자리사업"})
+# --- names --------------------------------------------------------------------------------------
 # `대상` after a word for projects (`5개 사업 대상 기간제 채용`) names projects, not people.
 ROW_TARGET = re.compile(r"(?<!사업)(?<!사업\s)대상|\d{2}\s*세")
-
-# --- names --------------------------------------------------------------------------------------
-GENERIC_NAME_WORDS = re.compile(r"프로그램|프로젝트|지원사업|사업|지원|교육|운영|과정|조성|양성|및|등")
-NAME_SYNONYMS = (("어르신", "노인"),)
-# A row that hires the staff of a program (`어르신일자리 전담인력`) is not that program.
-STAFF_ROLE = re.compile(r"전담인력")
-KPI_METRIC = re.compile(
-    r"\s*(?:(?:실습|이용자|참여자|이수자|훈련생|참여기업|지원\s*기업|창업\s*기업|상담|지원건|인증|개최)\s*(?:수|횟수|건수)"
-    r"|공사진행률|실증지원|융자규모|지원대상|지원금액)$"
-)
 LINK_COVERAGE = 0.8
 KPI_COVERAGE = 0.6
 
@@ -140,9 +113,8 @@ KPI_COVERAGE = 0.6
 # small parsers
 # ================================================================================================
 def source_of(line: ParsedLine) -> SourceRef:
-    """The line as a citation: table rows as answers show them, anything else in the plan's words."""
-    quoted = line.display() if line.cells else line.text
-    return SourceRef(text=quoted, start=line.start, end=line.end, page=line.page)
+    """The line as a citation: the plan's own words at its span (a rebuilt table row is never quoted)."""
+    return SourceRef(text=line.text, start=line.start, end=line.end, page=line.page)
 
 
 def strip_bullet(text: str) -> str:
@@ -226,36 +198,32 @@ def income_criteria(line: ParsedLine, text: str) -> list[FieldValue]:
 
 
 def age_groups(age: AgeRange | None) -> set[str]:
-    """Groups an age range alone implies: within 15–39 청년, from 40 중장년, 50–69 신중년, from 65 노인."""
+    """Groups an age range alone implies, by the age bands of knowledge/lexicon/age_groups.tsv."""
     if age is None:
         return set()
     low, high = age.bounds()
-    groups: set[str] = set()
-    if age.max is not None and high <= 39 and low >= 15:
-        groups.add("청년")
-    if 40 <= low < 65:
-        groups.add("중장년")
-    if low >= 50 and high <= 69:
-        groups.update({"신중년", "중장년"})
-    if low >= 65:
-        groups.add("노인·어르신")
-    return groups
+    return {
+        band.group
+        for band in load_lexicon().age_bands
+        if (band.open_ended and band.min <= low <= band.max)
+        or (not band.open_ended and age.max is not None and band.min <= low and high <= band.max)
+    }
 
 
 def word_groups(text: str) -> set[str]:
-    """Groups named in a text. `중소기업` counts only when no group of people is named, because a
-    program for 청년 at 중소기업 (`청년 중소기업 체험사업`) is for the 청년, not the firms."""
-    groups = {name for name, pattern in GROUP_WORDS.items() if pattern.search(text)}
-    if SME.search(text) and not groups & PERSON_GROUPS:
-        groups.add("중소기업·재직자")
-    if "신중년" in groups:
-        groups.add("중장년")
-    return groups
+    """Groups named in a text. An organisation word (`중소기업`) counts only when no group of people is
+    named: a program for 청년 at 중소기업 (`청년 중소기업 체험사업`) is for the 청년, not the firms."""
+    lexicon = load_lexicon()
+    groups = lexicon.groups(text, side="both")
+    organisations = lexicon.groups(text, side="org")
+    if organisations and not groups & lexicon.person_groups:
+        groups |= organisations
+    return groups | {implied for g in groups for implied in lexicon.implied_groups.get(g, ())}
 
 
 def ordered_groups(groups: Iterable[str]) -> list[str]:
     wanted = set(groups)
-    return [g for g in TARGET_GROUPS if g in wanted]
+    return [g for g in load_lexicon().group_words if g in wanted]
 
 
 # ================================================================================================
@@ -272,13 +240,12 @@ def name_cores(name: str) -> list[str]:
     parts = [p for p in name.split("!") if p.strip()]
     if len(parts) > 1:
         variants.append(parts[-1])
+    fillers = sorted(load_lexicon().block_words("generic") + load_lexicon().block_words("filler"), key=len, reverse=True)
     cores: list[str] = []
     for variant in variants:
-        core = variant.lower()
-        for word, same in NAME_SYNONYMS:
-            core = core.replace(word, same)
-        core = re.sub(r"[^0-9a-z가-힣]", "", core)
-        core = GENERIC_NAME_WORDS.sub("", core)
+        core = load_lexicon().canonical(re.sub(r"[^0-9a-z가-힣]", "", variant.lower()))
+        for word in fillers:
+            core = core.replace(word, "")
         if core:
             cores.append(core)
     return cores
@@ -330,6 +297,7 @@ class _Read:
     kpi_rows: list[ParsedLine] = field(default_factory=list)
     budget_row: ParsedLine | None = None
     content_rows: list[ParsedLine] = field(default_factory=list)
+    year_column: str = ""  # `2023년`: the plan year's column of the yearly table
 
 
 def _block(line: ParsedLine) -> str:
@@ -350,7 +318,7 @@ def _read_plan_line(line: ParsedLine, read: _Read) -> None:
     if not line.cells:
         return
     keys = [name for name, _ in line.cells]
-    if line.stub == "사업비" and "2023년" in keys:
+    if "budget" in _slots(line.stub or "") and read.year_column in keys:
         read.budget_row = read.budget_row or line
     elif "계" not in keys and keys[0].endswith("년"):
         read.kpi_rows.append(line)
@@ -363,32 +331,30 @@ def _set_once(read: _Read, attr: str, value: FieldValue) -> None:
 
 def _read_field(line: ParsedLine, label: str, value: str, header: str, read: _Read) -> None:
     fv = FieldValue(label=label, text=value, source=source_of(line))
-    roles = (
-        (TARGET_LABELS, "target"),
-        (PERIOD_LABELS, "period"),
-        (LOCATION_LABELS, "location"),
-        (HOURS_LABELS, "hours"),
-        (CAPACITY_LABELS, "capacity"),
-        (BUDGET_LABELS, "budget"),
-    )
-    for labels, attr in roles:
-        if label in labels:
+    slots = _slots(label)
+    money = _has_money(value)
+    for slot, attr in ROLE_OF_SLOT:
+        # `지원규모 : 선정기업 당 10,000천원 이내` is an amount of support, not a head count.
+        if slot in slots and not (slot == "count" and ("budget" in slots or money)):
             _set_once(read, attr, fv)
             return
-    if label in DESCRIPTION_LABELS:
+    if "budget" in slots and "amount" not in slots:
+        _set_once(read, "budget", fv)
+        return
+    if _is_description(label):
         if read.description is None or (label == "사업내용" and read.description.label != "사업내용"):
             read.description = fv
         return
     if label == re.sub(r"\s+", "", _block(line)):
         read.title_value = read.title_value or fv  # `□ 일자리 거버넌스 활성화 : 30여 개 …`
         return
-    if label in SUPPORT_LABELS or (header not in SKIP_HEADERS and _has_money(value)):
+    if _is_support(label) or (header and _is_support(header)) or (not _skips_support(header) and money):
         read.support.append(fv)
 
 
-def read_lines(lines: Sequence[ParsedLine]) -> _Read:
+def read_lines(lines: Sequence[ParsedLine], year_column: str = "") -> _Read:
     """Sort one program's lines into its fields, keeping track of the `○ 라벨` each line sits under."""
-    read = _Read()
+    read = _Read(year_column=year_column)
     header = ""
     collecting = ""
     for line in lines:
@@ -396,14 +362,15 @@ def read_lines(lines: Sequence[ParsedLine]) -> _Read:
             header, collecting = "", ""
             continue
         block = _block(line)
-        if block == PLAN_BLOCK:
+        role = _role(block)
+        if role == "yearly":
             _read_plan_line(line, read)
             continue
-        if block in CONTEXT_BLOCKS:
+        if role == "background":
             read.context.append(line)
             continue
-        if block in BUDGET_BLOCKS:
-            if line.kind == "field" and line.field in BUDGET_LABELS and line.value:
+        if role == "budget":
+            if line.kind == "field" and line.field and "budget" in _slots(line.field) and line.value:
                 _set_once(
                     read, "budget", FieldValue(label=line.field, text=line.value, source=source_of(line))
                 )
@@ -420,7 +387,7 @@ def read_lines(lines: Sequence[ParsedLine]) -> _Read:
             # `○ (재직자교육) …` items continue the 사업내용 list above them.
             if not (collecting and line.kind != "field" and TOP_ITEM.sub("", text).startswith("(")):
                 header = label
-                collecting = label if line.kind != "field" and label in DESCRIPTION_LABELS else ""
+                collecting = label if line.kind != "field" and _is_description(label) else ""
                 if collecting:
                     read.collected_label = label
                     continue
@@ -437,14 +404,15 @@ def _read_text_line(line: ParsedLine, top: bool, header: str, read: _Read) -> No
     """A prose or table line: a flattened `지원대상 …` row, a statement, or support under `○ 지원내용`
     or carrying money."""
     text = line.text
-    if m := PROSE_TARGET.match(text):
-        _set_once(read, "target", FieldValue(label=m.group(1), text=m.group(2), source=source_of(line)))
+    first, _, rest = text.partition(" ")
+    if rest and _is_target_label(first):
+        _set_once(read, "target", FieldValue(label=first, text=rest.strip(), source=source_of(line)))
         return
     if line.kind == "prose" and read.first_prose is None and top and len(text.split()) >= 4:
         read.first_prose = line  # `○ 공교육 현장 및 …`: a statement, not a label like `○ 지원내용`
-    if not top and header in SUPPORT_LABELS:
+    if not top and header and _is_support(header):
         read.support.append(FieldValue(label=header, text=strip_bullet(text), source=source_of(line)))
-    elif header not in SKIP_HEADERS and _has_money(text) and not line.cells:
+    elif not _skips_support(header) and _has_money(text) and not line.cells:
         read.support.append(FieldValue(label="지원내용", text=strip_bullet(text), source=source_of(line)))
 
 
@@ -507,13 +475,13 @@ def capacity_of(read: _Read) -> FieldValue | None:
 
 
 def budget_of(read: _Read) -> tuple[FieldValue | None, Amount | None]:
-    """The 2023 사업비 from the task's 연차별 추진계획; else a 소요예산/사업예산 line as written."""
+    """The plan year's 사업비 from the task's yearly table; else a 소요예산/사업예산 line as written."""
     row = read.budget_row
     if row is not None and row.cells:
-        value = dict(row.cells)["2023년"]
+        value = dict(row.cells)[read.year_column]
         unit_match = re.search(r"단위\s*:\s*([^/|)\s]+)", row.context or "")
         unit = unit_match.group(1) if unit_match else "백만원"
-        fv = FieldValue(label=f"2023년 사업비({unit})", text=value, source=source_of(row))
+        fv = FieldValue(label=f"{read.year_column} {row.stub}({unit})", text=value, source=source_of(row))
         return fv, _plain_amount(value, unit)
     if read.budget is not None:
         amounts = parse_amounts(read.budget.text)
@@ -618,18 +586,16 @@ def _owner(line: ParsedLine) -> tuple[str, ...]:
     path = line.path
     if len(path) >= 4:
         return (path[2], path[3])
-    if len(path) == 3 and path[2] not in STRUCTURAL_BLOCKS:
+    if len(path) == 3 and _role(path[2]) is None:
         return (path[2],)
     return ()
 
 
 def split_tasks(lines: Sequence[ParsedLine]) -> list[tuple[ParsedLine, list[ParsedLine]]]:
-    """Each task heading of Ⅳ with every line under it."""
+    """Each task heading with every line under it."""
     tasks: list[tuple[ParsedLine, list[ParsedLine]]] = []
     for line in lines:
-        if not line.path or not line.path[0].startswith(PART_TASKS) or len(line.path) < 2:
-            continue
-        if not TASK_HEADING.match(line.path[1]):
+        if len(line.path) < 2 or not task_heading(line.path[1]):
             continue
         if line.kind == "heading" and len(line.path) == 2:
             tasks.append((line, []))
@@ -638,11 +604,12 @@ def split_tasks(lines: Sequence[ParsedLine]) -> list[tuple[ParsedLine, list[Pars
     return tasks
 
 
-def task_programs(heading: ParsedLine, lines: list[ParsedLine]) -> list[Program]:
+def task_programs(heading: ParsedLine, lines: list[ParsedLine], year_column: str = "") -> list[Program]:
     """The task's own record first, then one per sub-program, KPIs matched to sub-programs by name."""
-    m = TASK_HEADING.match(heading.path[1])
-    assert m is not None
-    task_id, title = m.group(1), m.group(2).strip()
+    parsed = task_heading(heading.path[1])
+    assert parsed is not None
+    _word, task_id, title = parsed
+    title = title.strip()
     own = _Unit(key=(), heading=heading)
     subs: dict[tuple[str, ...], _Unit] = {}
     for line in lines:
@@ -656,7 +623,7 @@ def task_programs(heading: ParsedLine, lines: list[ParsedLine]) -> list[Program]
         else:
             subs[key].lines.append(line)
     end = max((ln.end for ln in lines), default=heading.end)
-    own_read = read_lines(own.lines)
+    own_read = read_lines(own.lines, year_column)
     task_record = program_from_read(
         own_read,
         ident=f"task-{task_id}",
@@ -671,7 +638,7 @@ def task_programs(heading: ParsedLine, lines: list[ParsedLine]) -> list[Program]
     matched = match_kpis(own_read.kpi_rows, [u.key[-1] for u in sub_units])
     records = [task_record]
     for index, unit in enumerate(sub_units):
-        read = read_lines(unit.lines)
+        read = read_lines(unit.lines, year_column)
         read.kpi_rows = matched.get(index, [])
         name = unit.key[-1]
         records.append(
@@ -705,7 +672,11 @@ def match_kpis(rows: list[ParsedLine], names: list[str]) -> dict[int, list[Parse
     shared = {gram for gram, n in counts.items() if n > 1}
     assigned: dict[int, list[ParsedLine]] = {}
     for row in rows:
-        kpi_name = KPI_METRIC.sub("", row.stub or "")
+        words = (row.stub or "").split()
+        endings = load_lexicon().block_words("metric")
+        while len(words) > 1 and words[-1].endswith(endings) and len(words[-1]) <= 4:
+            words.pop()
+        kpi_name = " ".join(words)
         # Within one task a single distinctive bigram (`노인` vs `안심`) is enough to tell rows apart.
         scored = [(name_score(kpi_name, name, ignore=shared, min_grams=1), i) for i, name in enumerate(names)]
         if not scored:
@@ -740,20 +711,19 @@ def table_program(line: ParsedLine) -> Program:
     budget = (
         FieldValue(label="예산 계(백만원)", text=budget_text, source=source_of(line)) if budget_text else None
     )
-    # A row states who it serves inside 사업내용 (`… 신중년 대상 …`, `만 19~34세 대상`).
-    staffing = table in STAFFING_TABLES
+    # A row states who it serves inside 사업내용 (`… 신중년 대상 …`, `만 19~34세 대상`), or its name and
+    # content name them. A row that hires a program's staff (`어르신일자리 전담인력`) is not a program for
+    # the group it serves.
     target = None
-    if description and not staffing and ROW_TARGET.search(description.text):
+    if description and ROW_TARGET.search(description.text):
         target = description
     age = parse_age(target.text) if target else None
     support = [description] if description and _has_money(description.text) else []
     name = line.value or line.stub or ""
-    if staffing:
-        groups: set[str] = set()
+    if is_staffing(f"{name} {content or ''}"):
+        groups = (word_groups(target.text) if target else set()) | age_groups(age)
     else:
-        groups = _groups_for(name, target, age, [] if table in WORK_TABLES else [content or ""])
-        if table in SME_TABLES:
-            groups.add("중소기업·재직자")
+        groups = _groups_for(name, target, age, [content or ""])
     return Program(
         id=f"table-{slug(table)}-{row}",
         name=name,
@@ -782,7 +752,7 @@ def link_programs(programs: list[Program]) -> None:
     """Link each Ⅲ row to the Ⅳ record of the same program (best name match), both ways."""
     task_records = [p for p in programs if p.origin == "task"]
     for row in (p for p in programs if p.origin == "table"):
-        if STAFF_ROLE.search(row.name):
+        if is_staffing(row.name):
             continue
         # Only within one plan: another document's program of the same name is another program.
         scored = [
@@ -810,18 +780,16 @@ def _dedupe_ids(programs: list[Program]) -> None:
             seen[program.id] = 1
 
 
-def extract_programs(lines: list[ParsedLine]) -> list[Program]:
-    """All program records of a parsed plan: Ⅳ tasks and their sub-programs, then Ⅲ table rows."""
+def extract_programs(lines: list[ParsedLine], profile: DocumentProfile | None = None) -> list[Program]:
+    """All program records of a parsed plan: its tasks and their sub-programs, then the rows of its
+    per-program tables (in the part the profile found to hold them)."""
+    year_column = f"{profile.year}년" if profile and profile.year else ""
+    tables_part = {p.heading for p in profile.parts if p.role == "tables"} if profile else set()
     programs: list[Program] = []
     for heading, task_lines in split_tasks(lines):
-        programs.extend(task_programs(heading, task_lines))
+        programs.extend(task_programs(heading, task_lines, year_column))
     for line in lines:
-        if (
-            line.kind == "table"
-            and line.field == "세부사업"
-            and line.path
-            and line.path[0].startswith(PART_TABLES)
-        ):
+        if line.kind == "table" and line.field == "세부사업" and line.path and line.path[0] in tables_part:
             programs.append(table_program(line))
     _dedupe_ids(programs)
     link_programs(programs)

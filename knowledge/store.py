@@ -1,16 +1,21 @@
-"""The built knowledge base on disk and its access: FAISS vectors, BM25 keywords, chunks, catalog.
+"""The built knowledge base on disk and its access: FAISS vectors, BM25 keywords, units, catalog.
 
 Layout of an index folder (nothing is pickled; loading never runs code from the folder):
-    manifest.json   what was built from what (document sha256s, parser version, embedder, counts)
-    vectors.faiss   FAISS's own file format (inner product over L2-normalised vectors)
-    chunks.json     chunks with their lines, BM25 tokens and the compound-splitting vocabulary
+    manifest.json   what was built from what (documents with their profiles, parser, embedder, counts) and
+                    the sha256 of every other file, checked on load
+    vectors.faiss   FAISS's own file format: one vector per unit (inner product over L2-normalised vectors)
+    dense.npz       section vectors and field-label vectors (numpy, loaded with allow_pickle=False)
+    lines.json      the parsed lines of every document
+    units.json      units, sections, BM25 tokens and the compound-splitting vocabulary
     catalog.json    the program catalog
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,18 +27,22 @@ from langchain_community.vectorstores.utils import DistanceStrategy
 from langchain_core.documents import Document
 from pydantic import BaseModel, Field, ValidationError
 
-from ingestion.models import Chunk
-from knowledge.catalog import Catalog, Program
+from ingestion.models import DocumentProfile, ParsedLine, Program, Section, Unit
+from knowledge.catalog import Catalog
 from knowledge.embeddings import Embedder
 from knowledge.keywords import BM25Index, KoreanTokenizer
+from knowledge.names import NamedSection, build_name_index
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
-CHUNKS = "chunks.json"
+DENSE = "dense.npz"
+LINES = "lines.json"
+UNITS = "units.json"
 CATALOG = "catalog.json"
+DATA_FILES = (VECTORS, DENSE, LINES, UNITS, CATALOG)
 
 
 class IndexInvalid(Exception):
@@ -49,7 +58,8 @@ class DocumentRecord(BaseModel):
     path: str
     sha256: str
     lines: int
-    chunks: int
+    units: int
+    profile: DocumentProfile
 
 
 class Manifest(BaseModel):
@@ -58,16 +68,34 @@ class Manifest(BaseModel):
     embedder_id: str
     dimension: int
     documents: list[DocumentRecord]
-    chunk_count: int
+    unit_count: int
+    section_count: int
     program_count: int = 0
+    files: dict[str, str] = Field(default_factory=dict, description="sha256 of every data file")
     built_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     build_seconds: float = 0.0
 
 
-class StoredChunks(BaseModel):
-    chunks: list[Chunk]
-    tokens: list[list[str]]
+class StoredUnits(BaseModel):
+    units: list[Unit]
+    line_ids: list[list[int]]
+    sections: list[Section]
+    unit_tokens: list[list[str]]
+    section_tokens: list[list[str]]
     vocabulary: list[str]
+    labels: list[str]
+
+
+class StoredLines(BaseModel):
+    lines: list[ParsedLine]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_manifest(index_dir: Path) -> Manifest:
@@ -96,13 +124,26 @@ def check_compatible(manifest: Manifest, parser_version: str, embedder: Embedder
         )
 
 
+def check_files(index_dir: Path, manifest: Manifest) -> None:
+    """Every data file is there and is the file the manifest recorded (sha256)."""
+    for name in DATA_FILES:
+        path = index_dir / name
+        if not path.is_file():
+            raise IndexInvalid(f"index file {name} is missing", "색인 파일 일부가 없습니다")
+        expected = manifest.files.get(name)
+        if expected is None or file_sha256(path) != expected:
+            raise IndexInvalid(f"index file {name} does not match its checksum", "색인 파일이 손상되었습니다")
+
+
 def write_index(
     folder: Path,
     manifest: Manifest,
-    chunks: list[Chunk],
+    stored: StoredUnits,
+    lines: list[ParsedLine],
     vectors: np.ndarray,
-    tokens: list[list[str]],
-    vocabulary: list[str],
+    section_vectors: np.ndarray,
+    title_vectors: np.ndarray,
+    label_vectors: np.ndarray,
     programs: list[Program],
 ) -> None:
     """Write a complete index into `folder` (a fresh temporary folder; the caller swaps it in)."""
@@ -110,87 +151,163 @@ def write_index(
     index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     faiss.write_index(index, str(folder / VECTORS))
-    stored = StoredChunks(chunks=chunks, tokens=tokens, vocabulary=vocabulary)
-    (folder / CHUNKS).write_text(stored.model_dump_json(), encoding="utf-8")
+    with (folder / DENSE).open("wb") as handle:
+        np.savez(
+            handle,
+            sections=section_vectors.astype(np.float32),
+            titles=title_vectors.astype(np.float32),
+            labels=label_vectors.astype(np.float32),
+        )
+    (folder / LINES).write_text(StoredLines(lines=lines).model_dump_json(), encoding="utf-8")
+    (folder / UNITS).write_text(stored.model_dump_json(), encoding="utf-8")
     (folder / CATALOG).write_text(
         json.dumps([p.model_dump(mode="json") for p in programs], ensure_ascii=False), encoding="utf-8"
     )
+    manifest.files = {name: file_sha256(folder / name) for name in DATA_FILES}
     # The manifest goes last: a folder without one is never taken for an index.
     (folder / MANIFEST).write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
 
 
 class KnowledgeBase:
-    """A loaded index: chunks, a langchain FAISS vector store, BM25 and the program catalog."""
+    """A loaded index: units and sections with their vectors and BM25 indexes, the catalog, profiles."""
 
     def __init__(
         self,
         manifest: Manifest,
-        chunks: list[Chunk],
-        vector_store: FAISS,
-        bm25: BM25Index,
+        units: list[Unit],
+        sections: list[Section],
+        vectors: np.ndarray,
+        section_vectors: np.ndarray,
+        title_vectors: np.ndarray,
+        labels: list[str],
+        label_vectors: np.ndarray,
+        unit_tokens: list[list[str]],
+        section_tokens: list[list[str]],
         tokenizer: KoreanTokenizer,
         embedder: Embedder,
         catalog: Catalog,
+        lines: list[ParsedLine],
     ) -> None:
         self.manifest = manifest
-        self.chunks = chunks
-        self.vector_store = vector_store
-        self.bm25 = bm25
+        self.units = units
+        self.sections = sections
+        self.vectors = vectors
+        self.section_vectors = section_vectors
+        self.title_vectors = title_vectors
+        self.labels = labels
+        self.label_vectors = label_vectors
+        self.label_index = {label: i for i, label in enumerate(labels)}
+        self.unit_tokens = unit_tokens
+        self.section_tokens = section_tokens
+        self.unit_bm25 = BM25Index(unit_tokens)
+        self.section_bm25 = BM25Index(section_tokens)
         self.tokenizer = tokenizer
         self.embedder = embedder
         self.catalog = catalog
-        self.chunk_index = {chunk.id: i for i, chunk in enumerate(chunks)}
+        self.lines = lines
+        self.profiles = {d.name: d.profile for d in manifest.documents}
+        self.section_of = np.zeros(len(units), dtype=np.int32)
+        by_path = {(s.document, tuple(s.path)): i for i, s in enumerate(sections)}
+        for i, unit in enumerate(units):
+            self.section_of[i] = by_path[(unit.document, tuple(unit.path))]
+        self.names: list[NamedSection] = build_name_index(lines)
+        self.vocabulary = {t for tokens in unit_tokens for t in tokens}
+        self._flat = re.sub(r"\s+", "", " ".join(line.text for line in lines))
+        self._store = self._vector_store()
 
-    @classmethod
-    def load(cls, index_dir: Path, embedder: Embedder, tokenizer: KoreanTokenizer, parser_version: str) -> KnowledgeBase:
-        manifest = read_manifest(index_dir)
-        check_compatible(manifest, parser_version, embedder)
-        try:
-            stored = StoredChunks.model_validate_json((index_dir / CHUNKS).read_text(encoding="utf-8"))
-            index = faiss.read_index(str(index_dir / VECTORS))
-            programs = [Program.model_validate(p) for p in json.loads((index_dir / CATALOG).read_text(encoding="utf-8"))]
-        except (OSError, ValueError, RuntimeError, ValidationError, TypeError) as exc:
-            raise IndexInvalid(f"index files unreadable: {exc.__class__.__name__}: {exc}", "색인 파일이 손상되었습니다") from exc
-        if index.ntotal != len(stored.chunks) or len(stored.tokens) != len(stored.chunks):
-            raise IndexInvalid(
-                f"index holds {index.ntotal} vectors for {len(stored.chunks)} chunks", "색인 파일의 개수가 맞지 않습니다"
-            )
-        if index.d != embedder.dim or len(stored.chunks) != manifest.chunk_count:
-            raise IndexInvalid("index dimension or chunk count differs from the manifest", "색인 파일이 손상되었습니다")
-        ids = [chunk.id for chunk in stored.chunks]
+    def _vector_store(self) -> FAISS:
+        index = faiss.IndexFlatIP(self.vectors.shape[1])
+        index.add(np.ascontiguousarray(self.vectors, dtype=np.float32))
+        ids = [unit.id for unit in self.units]
         docstore = InMemoryDocstore(
             {
-                chunk.id: Document(
-                    page_content=chunk.text,
-                    metadata={"chunk_id": chunk.id, "section": chunk.label, "document": chunk.document, "page": chunk.page},
+                unit.id: Document(
+                    page_content=unit.display,
+                    metadata={"unit": i, "section": unit.section, "document": unit.document, "page": unit.page},
                 )
-                for chunk in stored.chunks
+                for i, unit in enumerate(self.units)
             }
         )
-        vector_store = FAISS(
-            embedding_function=embedder,
+        return FAISS(
+            embedding_function=self.embedder,
             index=index,
             docstore=docstore,
             index_to_docstore_id=dict(enumerate(ids)),
             distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT,
         )
-        logger.info("loaded index %s: %d chunks, %d programs", index_dir, len(stored.chunks), len(programs))
+
+    @classmethod
+    def load(cls, index_dir: Path, embedder: Embedder, tokenizer: KoreanTokenizer, parser_version: str) -> KnowledgeBase:
+        manifest = read_manifest(index_dir)
+        check_compatible(manifest, parser_version, embedder)
+        check_files(index_dir, manifest)
+        try:
+            stored = StoredUnits.model_validate_json((index_dir / UNITS).read_text(encoding="utf-8"))
+            lines = StoredLines.model_validate_json((index_dir / LINES).read_text(encoding="utf-8")).lines
+            index = faiss.read_index(str(index_dir / VECTORS))
+            with np.load(index_dir / DENSE, allow_pickle=False) as dense:
+                section_vectors = np.asarray(dense["sections"], dtype=np.float32)
+                title_vectors = np.asarray(dense["titles"], dtype=np.float32)
+                label_vectors = np.asarray(dense["labels"], dtype=np.float32)
+            programs = [Program.model_validate(p) for p in json.loads((index_dir / CATALOG).read_text(encoding="utf-8"))]
+        except (OSError, ValueError, RuntimeError, ValidationError, TypeError, KeyError) as exc:
+            raise IndexInvalid(f"index files unreadable: {exc.__class__.__name__}: {exc}", "색인 파일이 손상되었습니다") from exc
+        units = stored.units
+        counts_ok = (
+            index.ntotal == len(units) == len(stored.line_ids) == len(stored.unit_tokens) == manifest.unit_count
+            and len(stored.sections) == len(stored.section_tokens) == len(section_vectors) == manifest.section_count
+            and len(stored.labels) == len(label_vectors)
+            and len(title_vectors) == len(section_vectors)
+            and len(programs) == manifest.program_count
+            and index.d == embedder.dim
+        )
+        if not counts_ok:
+            raise IndexInvalid("index files disagree with each other or with the manifest", "색인 파일의 개수가 맞지 않습니다")
+        if any(p.tasks for d in manifest.documents for p in d.profile.parts) and not programs:
+            raise IndexInvalid("the plan has tasks but the catalog holds no program", "사업 목록이 비어 있습니다")
+        try:
+            for unit, ids in zip(units, stored.line_ids, strict=True):
+                unit.lines = [lines[i] for i in ids]
+        except IndexError as exc:
+            raise IndexInvalid("a unit points at a line the index does not hold", "색인 파일이 손상되었습니다") from exc
+        logger.info("loaded index %s: %d units, %d programs", index_dir, len(units), len(programs))
         return cls(
             manifest=manifest,
-            chunks=stored.chunks,
-            vector_store=vector_store,
-            bm25=BM25Index(stored.tokens),
+            units=units,
+            sections=stored.sections,
+            vectors=index.reconstruct_n(0, index.ntotal),
+            section_vectors=section_vectors,
+            title_vectors=title_vectors,
+            labels=stored.labels,
+            label_vectors=label_vectors,
+            unit_tokens=stored.unit_tokens,
+            section_tokens=stored.section_tokens,
             tokenizer=tokenizer.with_vocabulary(stored.vocabulary),
             embedder=embedder,
             catalog=Catalog(programs),
+            lines=lines,
         )
 
-    def dense_search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """Chunks nearest to the query embedding (e5 `query: ` prefix), as (chunk index, cosine)."""
-        vector = self.embedder.query(query)
-        hits = self.vector_store.similarity_search_with_score_by_vector(vector.tolist(), k=min(k, len(self.chunks)))
-        return [(self.chunk_index[doc.metadata["chunk_id"]], float(score)) for doc, score in hits]
+    # -- search ---------------------------------------------------------------------------------------
+    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Units nearest to a query vector, as (unit index, cosine), through langchain's FAISS store."""
+        hits = self._store.similarity_search_with_score_by_vector(vector.tolist(), k=min(k, len(self.units)))
+        return [(int(doc.metadata["unit"]), float(score)) for doc, score in hits]
 
-    def keyword_search(self, terms: list[str], k: int) -> list[tuple[int, float]]:
-        scores = self.bm25.scores(terms)
-        return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)[:k]
+    def mentions(self, word: str) -> bool:
+        """Whether any loaded plan writes this word (spaces ignored)."""
+        return re.sub(r"\s+", "", word) in self._flat
+
+    def describes(self, word: str) -> bool:
+        """Whether a plan writes the word outside its statistics (a program it runs or links to)."""
+        flat = re.sub(r"\s+", "", word)
+        for unit in self.units:
+            if unit.kind == "window" or flat not in re.sub(r"\s+", "", unit.text):
+                continue
+            profile = self.profiles.get(unit.document)
+            if profile is None or profile.part_role(unit.path[0]) != "statistics":
+                return True
+        return False
+
+    def profile_of(self, document: str) -> DocumentProfile | None:
+        return self.profiles.get(document)

@@ -16,6 +16,7 @@ import pytest
 
 from ingestion.loaders import load_document
 from ingestion.parser import parse_document
+from ingestion.profile import build_profile
 from ingestion.programs import extract_programs, parse_age, parse_amounts
 from knowledge.catalog import Catalog, Program, render_programs, source_label
 
@@ -41,7 +42,9 @@ TABLE_ROWS = {
 
 @pytest.fixture(scope="module")
 def programs() -> list[Program]:
-    return extract_programs(parse_document(load_document(PLAN)))
+    document = load_document(PLAN)
+    lines = parse_document(document)
+    return extract_programs(lines, build_profile(document, lines))
 
 
 @pytest.fixture(scope="module")
@@ -654,12 +657,14 @@ def test_group_disabled(catalog: Catalog) -> None:
 
 
 def test_group_women(catalog: Catalog) -> None:
-    # 과제 1-4, 온라인 창업자 양성과정 (경력단절여성, 1242), 여성취업교실 (경력보유여성, 1252);
-    # 여성안심 스카우트 (1158) patrols for women, it does not hire them as such.
+    # 과제 1-4, 온라인 창업자 양성과정 (경력단절여성, 1242), 여성취업교실 (경력보유여성, 1252), and
+    # 여성안심 스카우트 (1158), whose work is about women (`여성·청소년 … 안전귀가 지원`): a row's groups are
+    # read from its words, and the catalog does not know which table hires whom.
     assert ids_for(catalog, "여성·경력단절여성") == {
         "task-1-4",
         "table-직업능력개발훈련-사업-8",
         "table-직업능력개발훈련-사업-13",
+        "table-직접-일자리사업-12",
     }
 
 

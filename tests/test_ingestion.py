@@ -1,4 +1,4 @@
-"""Knowledge base: loading, the plan's structure, chunks, and the on-disk index lifecycle."""
+"""Knowledge base: loading, the plan's structure, answer units, and the on-disk index lifecycle."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 from guro_jobs.factory import load_knowledge_base
 from guro_jobs.settings import Settings
 from ingestion.build import ingest
-from ingestion.chunker import build_chunks
 from ingestion.loaders import DocumentError, load_document
 from ingestion.parser import PARSER_VERSION, parse_document
+from ingestion.units import build_units
 from knowledge.store import IndexInvalid, KnowledgeBase, read_manifest
 
 EXPECTED_TASKS = [f"{s}-{n}" for s, count in ((1, 7), (2, 7), (3, 6), (4, 7)) for n in range(1, count + 1)]
@@ -27,8 +27,8 @@ def plan_lines(plan_path: Path):
 
 
 @pytest.fixture(scope="module")
-def plan_chunks(plan_lines):
-    return build_chunks(plan_lines)
+def plan_units(plan_lines):
+    return build_units(plan_lines)
 
 
 def _task_headings(lines):
@@ -92,24 +92,36 @@ def test_table_rows_carry_their_header_context(plan_lines):
     assert ("참여인원", "877") in row.cells and "고용장려금 세부사업" in row.context
 
 
-def test_every_chunk_label_is_a_real_heading_path(plan_lines, plan_chunks):
+def test_every_field_line_and_table_row_is_a_unit_with_a_real_heading_path(plan_lines, plan_units):
+    units, sections = plan_units
     heading_paths = {tuple(ln.path) for ln in plan_lines if ln.kind == "heading"}
-    for chunk in plan_chunks:
-        assert tuple(chunk.section) in heading_paths, chunk.label
-        assert chunk.label == " > ".join(chunk.section)
+    covered = {(ln.document, ln.start) for u in units if u.kind != "window" for ln in u.lines}
+    for line in plan_lines:
+        if line.kind in ("field", "table"):
+            assert (line.document, line.start) in covered, line.text
+    for unit in units:
+        assert tuple(unit.path) in heading_paths, unit.section
+        # A unit never crosses a section: every line it quotes has the unit's heading path.
+        assert all(ln.path == unit.path for ln in unit.lines), unit.id
+        assert unit.text == "\n".join(ln.text for ln in unit.lines)
+    section_paths = [tuple(s.path) for s in sections]
+    assert len(section_paths) == len(set(section_paths))
 
 
-def test_incentive_chunk_of_task_1_3_holds_the_amount(plan_chunks):
-    holders = [c for c in plan_chunks if "(과제 1-3)" in c.label and "인센티브" in c.text]
-    assert holders and any("월 20만원" in c.text for c in holders)
+def test_field_units_carry_their_label_and_table_rows_their_context(plan_units):
+    units, _ = plan_units
+    incentive = next(u for u in units if u.kind == "field" and u.label == "인센티브" and "(과제 1-3)" in u.section)
+    assert "월 20만원" in incentive.text and incentive.start == 1899
+    row = next(u for u in units if u.kind == "row" and u.label == "청년도전지원사업이수자수")
+    assert "단위: 백만원" in (row.context or "") and "2023년 80" in row.display
 
 
-def test_no_chunk_mixes_two_tasks(plan_lines, plan_chunks):
-    starts = [t.start for t in _task_headings(plan_lines)] + [10**9]
-    for chunk in plan_chunks:
-        spans = {next(i for i, s in enumerate(starts) if s > line.start) for line in chunk.lines}
-        assert len(spans) == 1, chunk.id
-        assert len({tuple(line.path) for line in chunk.lines}) == 1
+def test_windows_join_consecutive_cells_of_one_section(plan_units):
+    units, _ = plan_units
+    window = next(u for u in units if u.kind == "window" and "온라인마켓" in u.text and "6개월" in u.text)
+    members = [units[m] for m in window.members]
+    assert all(m.kind != "window" and m.path == window.path for m in members)
+    assert window.start == members[0].start and window.end == members[-1].end
 
 
 def test_page_markers_set_the_page(plan_lines):
@@ -207,8 +219,8 @@ def test_missing_path_is_an_error(tmp_path: Path):
 
 # -- the index on disk ---------------------------------------------------------------------------------
 def test_round_trip_on_the_real_index(assistant):
-    result = assistant.retriever.retrieve("중장년 일자리센터 위치")
-    assert "(과제 2-1)" in result.ranked[0].chunk.label
+    answer = assistant.ask("중장년 일자리센터 위치")
+    assert "(과제 2-1)" in answer.retrieved[0].section
 
 
 def test_manifest_records_what_was_built(index_settings: Settings, assistant):
@@ -217,10 +229,13 @@ def test_manifest_records_what_was_built(index_settings: Settings, assistant):
     assert manifest.embedder_id == assistant.kb.embedder.id and manifest.dimension == 384
     assert [d.name for d in manifest.documents] == ["guro_2023_job_plan.txt"]
     assert len(manifest.documents[0].sha256) == 64
-    assert manifest.chunk_count == len(assistant.kb.chunks)
-    # Nothing in the index folder is a pickle.
+    assert manifest.unit_count == len(assistant.kb.units)
+    profile = manifest.documents[0].profile
+    assert (profile.title, profile.issuer, profile.year) == ("2023년 일자리 대책 세부계획", "구로구", 2023)
+    # Nothing in the index folder is a pickle, and the manifest holds every file's checksum.
     names = sorted(p.name for p in index_settings.index_dir.iterdir())
-    assert names == ["catalog.json", "chunks.json", "manifest.json", "vectors.faiss"]
+    assert names == ["catalog.json", "dense.npz", "lines.json", "manifest.json", "units.json", "vectors.faiss"]
+    assert sorted(manifest.files) == sorted(n for n in names if n != "manifest.json")
 
 
 def test_unchanged_rerun_is_a_no_op(index_settings: Settings, assistant, plan_path: Path):
@@ -237,7 +252,9 @@ def test_failed_ingest_leaves_the_old_index_untouched(index_settings: Settings, 
     with pytest.raises(DocumentError):
         ingest([broken], index_settings.index_dir, assistant.kb.embedder, assistant.kb.tokenizer, force=True)
     assert {p.name: p.read_bytes() for p in index_settings.index_dir.iterdir()} == snapshot
-    assert not any(p.name.startswith(".") for p in index_settings.index_dir.parent.iterdir())
+    # No half-written folder is left beside it (the lock file stays, empty).
+    leftovers = [p.name for p in index_settings.index_dir.parent.iterdir() if p.name.startswith(".") and p.is_dir()]
+    assert leftovers == []
 
 
 def test_mismatched_index_is_detected(index_settings: Settings, assistant, tmp_path: Path):
@@ -266,11 +283,11 @@ def test_corrupt_index_is_rebuilt_from_the_bundled_plan(assistant, tmp_path: Pat
     ingest([small_plan], settings.index_dir, assistant.kb.embedder, assistant.kb.tokenizer)
     (settings.index_dir / "vectors.faiss").write_bytes(b"not a faiss index")
     kb, report = load_knowledge_base(settings, embedder=assistant.kb.embedder, tokenizer=assistant.kb.tokenizer)
-    assert report.rebuilt and "unreadable" in report.reason and report.reason_ko
-    assert any("월 20만원" in c.text for c in kb.chunks)
-    (settings.index_dir / "chunks.json").write_text("{", encoding="utf-8")
+    assert report.rebuilt and "checksum" in report.reason and report.reason_ko
+    assert any("월 20만원" in u.text for u in kb.units)
+    (settings.index_dir / "units.json").write_text("{", encoding="utf-8")
     kb, report = load_knowledge_base(settings, embedder=assistant.kb.embedder, tokenizer=assistant.kb.tokenizer)
-    assert report.rebuilt and len(kb.chunks) >= 1
+    assert report.rebuilt and len(kb.units) >= 1
 
 
 def test_several_documents_are_cited_by_name(assistant, tmp_path: Path):
@@ -282,5 +299,5 @@ def test_several_documents_are_cited_by_name(assistant, tmp_path: Path):
     report = ingest([a.parent], tmp_path / "index", assistant.kb.embedder, assistant.kb.tokenizer)
     assert [d.name for d in report.manifest.documents] == ["a_plan.txt", "b_plan.md"]
     kb = KnowledgeBase.load(tmp_path / "index", assistant.kb.embedder, assistant.kb.tokenizer, PARSER_VERSION)
-    documents = {c.document for c in kb.chunks if "둘째로" in c.text}
+    documents = {u.document for u in kb.units if "둘째로" in u.text}
     assert documents == {"b_plan.md"}

@@ -1,0 +1,371 @@
+"""`python -m eval train`: fit the section ranker, the unit ranker and the decline classifier.
+
+All three are logistic regressions (scikit-learn) over the production feature functions
+(`guro_jobs.features`, `guro_jobs.decide.decline_features`), computed by the production path
+(`Assistant.evidence`), and evaluated through the production ranking (`guro_jobs.decide.rank`) and
+composition (`guro_jobs.compose.compose_answer`). Training is reproducible: the same QA files, index and
+seed give the same weights files, byte for byte.
+
+1. Labels. A candidate unit is right when it lies in a section the item names and holds one of its facts
+   (a window only when it holds more of them than any one of its lines); a section is right when it holds
+   a right unit.
+2. Rankers. Sections are ranked by a pairwise logistic regression (a right section above a wrong one of
+   the same question), units inside a right section likewise; Platt scaling turns both scores into
+   probabilities. Both are cross-validated over items (k folds).
+3. `support_ratio`, the share of the best unit's probability a supporting unit of the same section needs,
+   is chosen on the out-of-fold rankings by the fact accuracy of the composed answers.
+4. Decline. A logistic regression on out-of-fold evidence features, answerable vs unanswerable; its
+   threshold is the lowest that keeps out-of-fold false declines at or under the target rate.
+5. Follow-ups depend on the previous answer, which depends on the weights: the procedure runs twice,
+   first from neutral weights, then from the first pass's weights.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+from tqdm import tqdm
+
+from eval.formats import QAItem, read_jsonl
+from eval.metrics import facts_match, section_matches
+from guro_jobs.assistant import Assistant, Evidence
+from guro_jobs.clean import clean_question
+from guro_jobs.compose import compose_answer
+from guro_jobs.decide import DECLINE_FEATURES, DECLINE_VERSION, Ranking, decline_features, rank
+from guro_jobs.features import FEATURE_NAMES, FEATURE_VERSION, SECTION_FEATURES, SECTION_VERSION
+from guro_jobs.model import DECLINE_FILE, SECTION_FILE, UNIT_FILE, LinearModel
+
+logger = logging.getLogger(__name__)
+
+QA_DIR = Path(__file__).resolve().parent / "qa"
+HELD_OUT = frozenset({"test.jsonl", "natural-final.jsonl"})
+FOLDS = 5
+SEED = 13
+C = 0.5
+FALSE_DECLINE_TARGET = 0.03  # below the issue's 0.05, so that unseen questions keep a margin
+SUPPORT_GRID = tuple(round(float(x), 2) for x in np.arange(0.2, 0.95, 0.05))
+BROAD_GRID = tuple(round(float(x), 2) for x in np.arange(0.0, 0.95, 0.1))
+MAX_POSITIVES = 4
+MAX_NEGATIVES = 40
+LENGTH_PENALTY = 0.0002  # per character of the composed answer, when choosing support_ratio
+
+KINDS = {
+    "section": (SECTION_VERSION, SECTION_FEATURES),
+    "unit": (FEATURE_VERSION, FEATURE_NAMES),
+    "decline": (DECLINE_VERSION, DECLINE_FEATURES),
+}
+
+
+def training_files(qa_dir: Path = QA_DIR) -> list[Path]:
+    """Every QA file except the held-out ones."""
+    return sorted(p for p in qa_dir.glob("*.jsonl") if p.name not in HELD_OUT)
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def neutral(kind: str) -> LinearModel:
+    """Weights before anything is learned: rank by closeness (dense and BM25), never decline."""
+    version, names = KINDS[kind]
+    n = len(names)
+    coef = np.zeros(n)
+    for name in ("dense", "bm25", "max_dense", "section_bm25"):
+        if name in names:
+            coef[list(names).index(name)] = 1.0
+    return LinearModel(kind, version, list(names), np.zeros(n), np.ones(n), coef, -10.0 if kind == "decline" else 0.0)
+
+
+@dataclass
+class Example:
+    item: QAItem
+    evidence: Evidence
+    unit_labels: np.ndarray  # per candidate, in candidate order
+    unit_weights: np.ndarray
+    section_labels: np.ndarray  # per section row of the evidence
+    source: str
+
+
+def label(item: QAItem, evidence: Evidence, assistant: Assistant) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    kb = assistant.kb
+    units = evidence.candidates.units
+    unit_labels = np.zeros(len(units), np.float32)
+    weights = np.ones(len(units), np.float32)
+    section_labels = np.zeros(len(evidence.section_ids), np.float32)
+    if not item.answerable:
+        return unit_labels, weights, section_labels
+    groups = [[squash(a) for a in group if squash(a)] for group in item.facts]
+
+    def covered(index: int) -> int:
+        unit = kb.units[index]
+        flat = squash(unit.text) + squash(unit.display)
+        return sum(1 for group in groups if any(a in flat for a in group))
+
+    right_sections: set[int] = set()
+    for position, unit_index in enumerate(units):
+        index = int(unit_index)
+        unit = kb.units[index]
+        if not section_matches(unit.section, item.sections):
+            continue
+        count = covered(index)
+        if count and unit.kind == "window" and count <= max(covered(m) for m in unit.members):
+            continue
+        if count:
+            unit_labels[position] = 1.0
+            weights[position] = 1.0 + count / max(1, len(groups))
+            right_sections.add(int(kb.section_of[index]))
+    for row, section in enumerate(evidence.section_ids):
+        section_labels[row] = float(int(section) in right_sections)
+    return unit_labels, weights, section_labels
+
+
+def collect(assistant: Assistant, files: list[Path], quiet: bool = False) -> list[Example]:
+    """Evidence and labels for every item of the files, computed by the production path."""
+    examples: list[Example] = []
+    items = [(item, path.name) for path in files for item in read_jsonl(path, QAItem)]
+    for item, source in tqdm(items, desc="evidence", unit="q", disable=quiet):
+        text = clean_question(item.question).text
+        history = [clean_question(h).text for h in item.history]
+        evidence = assistant.evidence(text, history)
+        unit_labels, weights, section_labels = label(item, evidence, assistant)
+        examples.append(Example(item, evidence, unit_labels, weights, section_labels, source))
+    return examples
+
+
+def _folds(n: int, k: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    fold = np.arange(n) % k
+    rng.shuffle(fold)
+    return fold
+
+
+def fit_pairwise(
+    groups: list[tuple[np.ndarray, np.ndarray, np.ndarray]], kind: str, seed: int, params: dict[str, float] | None = None, meta: dict[str, object] | None = None
+) -> LinearModel:
+    """Pairwise logistic regression over groups of (features, labels, weights): within each group a right
+    row should score above a wrong one. Platt scaling of the score gives the probability."""
+    version, names = KINDS[kind]
+    rng = np.random.default_rng(seed)
+    usable = [(x, y, w) for x, y, w in groups if len(x)]
+    scaler = StandardScaler().fit(np.vstack([x for x, _, _ in usable]))
+    diffs: list[np.ndarray] = []
+    pair_weights: list[np.ndarray] = []
+    for x, y, w in usable:
+        positives = np.flatnonzero(y > 0)
+        negatives = np.flatnonzero(y == 0)
+        if not len(positives) or not len(negatives):
+            continue
+        positives = positives[np.argsort(-w[positives], kind="stable")][:MAX_POSITIVES]
+        if len(negatives) > MAX_NEGATIVES:
+            negatives = np.sort(rng.choice(negatives, MAX_NEGATIVES, replace=False))
+        z = scaler.transform(x)
+        for p in positives:
+            diffs.append(z[p] - z[negatives])
+            pair_weights.append(np.full(len(negatives), w[p] / len(positives)))
+    d = np.vstack(diffs)
+    pw = np.concatenate(pair_weights)
+    model = LogisticRegression(C=C, max_iter=5000, fit_intercept=False)
+    model.fit(np.vstack([d, -d]), np.concatenate([np.ones(len(d)), np.zeros(len(d))]), sample_weight=np.concatenate([pw, pw]))
+    coef = model.coef_[0]
+    scores = np.concatenate([scaler.transform(x) @ coef for x, _, _ in usable])
+    labels = np.concatenate([y for _, y, _ in usable])
+    platt = LogisticRegression(C=100.0, max_iter=1000).fit(scores[:, None], labels)
+    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    return LinearModel(
+        kind, version, list(names), scaler.mean_.copy(), scale, coef * platt.coef_[0][0], float(platt.intercept_[0]),
+        params or {}, meta or {},
+    )
+
+
+def fit_decline(x: np.ndarray, y: np.ndarray, threshold: float = 0.5, meta: dict[str, object] | None = None) -> LinearModel:
+    scaler = StandardScaler().fit(x)
+    model = LogisticRegression(C=C, max_iter=5000, class_weight="balanced").fit(scaler.transform(x), y)
+    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    return LinearModel(
+        "decline", DECLINE_VERSION, list(DECLINE_FEATURES), scaler.mean_.copy(), scale, model.coef_[0].copy(),
+        float(model.intercept_[0]), {"threshold": threshold}, meta or {},
+    )
+
+
+def _section_groups(examples: list[Example]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    return [
+        (e.evidence.section_features, e.section_labels, np.ones(len(e.section_labels), np.float32))
+        for e in examples
+        if e.item.answerable and e.section_labels.any()
+    ]
+
+
+def _unit_groups(examples: list[Example], assistant: Assistant) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Units compete only with units of the same right section."""
+    kb = assistant.kb
+    groups = []
+    for e in examples:
+        if not e.item.answerable or not e.unit_labels.any():
+            continue
+        sections = kb.section_of[e.evidence.candidates.units]
+        for section in set(sections[e.unit_labels > 0].tolist()):
+            members = sections == section
+            groups.append((e.evidence.features[members], e.unit_labels[members], e.unit_weights[members]))
+    return groups
+
+
+def ranking_for(example: Example, assistant: Assistant, section: LinearModel, unit: LinearModel) -> Ranking:
+    ev = example.evidence
+    return rank(ev.features, ev.section_ids, ev.section_features, ev.candidates, assistant.kb, section, unit)
+
+
+@dataclass
+class FoldReport:
+    fold: int
+    items: int
+    section_hit_at_1: float
+    fact_accuracy: float = 0.0
+
+
+@dataclass
+class TrainResult:
+    section: LinearModel
+    unit: LinearModel
+    decline: LinearModel
+    folds: list[FoldReport] = field(default_factory=list)
+    decline_recall: float = 0.0
+    false_declines: float = 0.0
+    report: str = ""
+
+
+def train(assistant: Assistant, files: list[Path], quiet: bool = False, passes: int = 2) -> TrainResult:
+    """Fit the three models (see the module docstring); `assistant` supplies the index and the path."""
+    assistant.section_model, assistant.unit_model, assistant.decline = neutral("section"), neutral("unit"), neutral("decline")
+    result: TrainResult | None = None
+    for _ in range(passes):
+        examples = collect(assistant, files, quiet)
+        result = train_once(assistant, examples, files)
+        assistant.section_model, assistant.unit_model, assistant.decline = result.section, result.unit, result.decline
+    assert result is not None
+    return result
+
+
+def train_once(assistant: Assistant, examples: list[Example], files: list[Path]) -> TrainResult:
+    kb, lexicon = assistant.kb, assistant.lexicon
+    fold_of = _folds(len(examples), FOLDS, SEED)
+    rankings: list[Ranking] = [e.evidence.ranking for e in examples]
+    folds: list[FoldReport] = []
+    for k in range(FOLDS):
+        train_set = [e for e, f in zip(examples, fold_of, strict=True) if f != k]
+        section = fit_pairwise(_section_groups(train_set), "section", SEED + k)
+        unit = fit_pairwise(_unit_groups(train_set, assistant), "unit", SEED + k)
+        hits = total = 0
+        for i, (e, f) in enumerate(zip(examples, fold_of, strict=True)):
+            if f != k:
+                continue
+            rankings[i] = ranking_for(e, assistant, section, unit)
+            if e.item.answerable and len(rankings[i].units):
+                total += 1
+                top = rankings[i].section_order[0][0]
+                hits += int(section_matches(kb.sections[top].label, e.item.sections))
+        folds.append(FoldReport(k, total, hits / max(1, total)))
+    answerable = [(e, r, f) for e, r, f in zip(examples, rankings, fold_of, strict=True) if e.item.answerable and len(r.units)]
+    def score_of(ratio: float, broad: float, members: list[tuple[Example, Ranking]]) -> tuple[float, float]:
+        right = length = 0
+        for e, r in members:
+            text = compose_answer(e.evidence.question, r, kb, lexicon, ratio, broad).text
+            right += int(facts_match(text, e.item.facts))
+            length += len(text)
+        n = max(1, len(members))
+        return (right - LENGTH_PENALTY * length) / n, right / n
+
+    pairs = [(e, r) for e, r, _ in answerable]
+    best_ratio = max(SUPPORT_GRID, key=lambda ratio: (score_of(ratio, 0.0, pairs)[0], -ratio))
+    best_broad = max(BROAD_GRID, key=lambda broad: (score_of(best_ratio, broad, pairs)[0], -broad))
+    for report in folds:
+        members = [(e, r) for e, r, f in answerable if f == report.fold]
+        report.fact_accuracy = score_of(best_ratio, best_broad, members)[1]
+    dx = np.vstack(
+        [
+            decline_features(
+                e.evidence.question, r, e.evidence.candidates, e.evidence.section_ids, e.evidence.section_features,
+                kb, assistant.table, lexicon,
+            )
+            for e, r in zip(examples, rankings, strict=True)
+        ]
+    )
+    dy = np.array([0 if e.item.answerable else 1 for e in examples])
+    decline_oof = np.zeros(len(examples))
+    for k in range(FOLDS):
+        mask = fold_of != k
+        model = fit_decline(dx[mask], dy[mask])
+        decline_oof[~mask] = model.probability(dx[~mask])
+    answerable_p = np.sort(decline_oof[dy == 0])
+    cut = int(np.floor(len(answerable_p) * (1 - FALSE_DECLINE_TARGET)))
+    threshold = float(answerable_p[min(cut, len(answerable_p) - 1)]) + 1e-6 if len(answerable_p) else 0.5
+    recall = float((decline_oof[dy == 1] >= threshold).mean()) if (dy == 1).any() else 0.0
+    false = float((decline_oof[dy == 0] >= threshold).mean()) if (dy == 0).any() else 0.0
+    meta = {"seed": SEED, "folds": FOLDS, "files": [f.name for f in files], "items": len(examples)}
+    section = fit_pairwise(_section_groups(examples), "section", SEED, meta=meta)
+    unit = fit_pairwise(
+        _unit_groups(examples, assistant), "unit", SEED, {"support_ratio": best_ratio, "broad_below": best_broad}, meta
+    )
+    decline = fit_decline(dx, dy, threshold, meta)
+    result = TrainResult(section, unit, decline, folds, recall, false)
+    result.report = render_report(result, examples)
+    return result
+
+
+def _weights_table(model: LinearModel, title: str) -> list[str]:
+    rows = ["", f"| {title} | weight |", "| --- | --- |"]
+    for name, w in sorted(zip(model.feature_names, model.coef, strict=True), key=lambda nw: -abs(nw[1])):
+        rows.append(f"| {name} | {w:+.3f} |")
+    return rows
+
+
+def render_report(result: TrainResult, examples: list[Example]) -> str:
+    answerable = [e for e in examples if e.item.answerable]
+    lines = [
+        "# Training report",
+        "",
+        f"Written by `python -m eval train` (seed {SEED}, {FOLDS} folds over items). Feature versions "
+        f"`{SECTION_VERSION}`, `{FEATURE_VERSION}`, `{DECLINE_VERSION}`.",
+        "",
+        f"Items: {len(examples)} ({len(answerable)} answerable) from {', '.join(sorted({e.source for e in examples}))}.",
+        f"Answerable items with a right unit among the candidates: {sum(1 for e in answerable if e.unit_labels.any())}.",
+        "",
+        "## Rankers, out of fold",
+        "",
+        "| fold | answerable items | top section right | fact accuracy of the composed answer |",
+        "| --- | --- | --- | --- |",
+    ]
+    for f in result.folds:
+        lines.append(f"| {f.fold} | {f.items} | {f.section_hit_at_1:.3f} | {f.fact_accuracy:.3f} |")
+    lines += [
+        "",
+        f"support_ratio (share of the best unit's probability a supporting unit needs): {result.unit.params['support_ratio']}; "
+        f"broad_below (a question naming no program whose best section is less sure than this also gets the next "
+        f"programs): {result.unit.params['broad_below']}",
+        "",
+        "## Decline, out of fold",
+        "",
+        f"threshold {result.decline.params['threshold']:.4f}: decline recall {result.decline_recall:.3f}, "
+        f"false declines {result.false_declines:.3f} (target ≤ {FALSE_DECLINE_TARGET}).",
+        "",
+        "## Weights (standardised features)",
+    ]
+    lines += _weights_table(result.section, "section feature")
+    lines += _weights_table(result.unit, "unit feature")
+    lines += _weights_table(result.decline, "decline feature")
+    return "\n".join(lines) + "\n"
+
+
+def save(result: TrainResult, weights_dir: Path) -> list[Path]:
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    paths = [weights_dir / SECTION_FILE, weights_dir / UNIT_FILE, weights_dir / DECLINE_FILE, weights_dir / "training-report.md"]
+    result.section.save(paths[0])
+    result.unit.save(paths[1])
+    result.decline.save(paths[2])
+    paths[3].write_text(result.report, encoding="utf-8")
+    return paths

@@ -1,0 +1,371 @@
+"""The feature functions of the ranker, used by training and serving alike.
+
+Ranking has two stages. A section model scores each candidate section from what its candidate units
+show at best (closeness to the question, program names, asked field and value kind) and from the section
+as a whole (its heading path and text); a unit model then orders the units inside a section. No feature
+names a word or a plan. The names are logged with the models, and the versions change whenever their
+meaning does, so a weights file of another version is refused.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from guro_jobs.retrieve import Candidates
+from guro_jobs.understand import Question
+from ingestion.models import Program
+from knowledge.lexicon import Lexicon
+from knowledge.names import NameMatch
+from knowledge.store import KnowledgeBase
+
+FEATURE_VERSION = "units-4"
+SECTION_VERSION = "sections-3"
+KINDS = ("field", "row", "item", "prose", "cell", "window")
+BLOCK_ROLES = ("background", "overview", "yearly", "budget")
+PART_ROLES = ("tasks", "tables", "statistics", "overview")
+SLOTS = (
+    "target", "amount", "budget", "period", "place", "hours", "count", "apply", "procedure", "content", "agency", "purpose",
+)
+INTERACTION_BLOCKS = ("background", "yearly")
+FEATURE_NAMES: tuple[str, ...] = (
+    "dense",
+    "dense_gap",
+    "dense_main",
+    "dense_main_gap",
+    "bm25",
+    "coverage",
+    "label_coverage",
+    "named_exact",
+    "named_fuzzy",
+    "named_task",
+    "named_same_depth",
+    "carried",
+    "carried_task",
+    "label_slot",
+    "value_kind",
+    "no_slot",
+    "label_dense",
+    *(f"kind_{k}" for k in KINDS),
+    *(f"block_{b}" for b in BLOCK_ROLES),
+    *(f"part_{p}" for p in PART_ROLES),
+    "length",
+    "total_row",
+    "total_asked_row",
+    "age_value_asker_age",
+    "budget_slot_yearly",
+    "count_slot_yearly",
+    "has_header",
+    "first_in_section",
+    "dense_rank",
+    "bm25_rank",
+    *(f"label_{s}" for s in SLOTS),
+    *(f"value_{s}" for s in SLOTS),
+)
+# Unit features a section is described by at their best (max over its candidate units).
+SECTION_MAX = (
+    "dense",
+    "dense_main",
+    "bm25",
+    "coverage",
+    "label_coverage",
+    "named_exact",
+    "named_fuzzy",
+    "named_task",
+    "named_same_depth",
+    "carried",
+    "carried_task",
+    "label_slot",
+    "value_kind",
+    "label_dense",
+    "dense_rank",
+    "bm25_rank",
+    "age_value_asker_age",
+    "total_asked_row",
+    *(f"label_{s}" for s in SLOTS),
+    *(f"value_{s}" for s in SLOTS),
+)
+SECTION_GAPS = ("dense", "dense_main", "bm25", "coverage", "section_dense", "section_main", "title_dense", "title_main")
+SECTION_FEATURES: tuple[str, ...] = (
+    *(f"max_{n}" for n in SECTION_MAX),
+    "section_dense",
+    "section_main",
+    "title_dense",
+    "title_main",
+    "section_bm25",
+    "section_coverage",
+    "expansion_coverage",
+    "dense_spread",
+    "bm25_when_flat",
+    *(f"gap_{n}" for n in SECTION_GAPS),
+    "units",
+    "depth",
+    *(f"block_{b}" for b in BLOCK_ROLES),
+    *(f"part_{p}" for p in PART_ROLES),
+    *(f"slot_{s}" for s in SLOTS),
+    *(f"slot_{s}_{b}" for s in SLOTS for b in INTERACTION_BLOCKS),
+    "no_slot",
+    "asker_told",
+    "asker_fits",
+    "asker_unfit",
+    "has_program",
+)
+
+
+@dataclass
+class UnitTable:
+    """Per-unit attributes that do not depend on the question, computed once per knowledge base."""
+
+    kind: np.ndarray  # (n, len(KINDS)) one-hot
+    block: np.ndarray  # (n, len(BLOCK_ROLES))
+    part: np.ndarray  # (n, len(PART_ROLES))
+    length: np.ndarray
+    label_slots: list[frozenset[str]]
+    value_kinds: list[frozenset[str]]
+    label_vector: np.ndarray  # index into kb.label_vectors, -1 for none
+    total_row: np.ndarray
+    has_header: np.ndarray
+    first_in_section: np.ndarray
+    tokens: list[frozenset[str]]
+    label_tokens: list[frozenset[str]]
+    section_tokens: list[frozenset[str]]
+    task_of: list[tuple[str, ...]]
+    section_program: list[Program | None]
+    plan_value_kinds: frozenset[str]  # every value kind some unit of the loaded plans carries
+
+    @classmethod
+    def build(cls, kb: KnowledgeBase, lexicon: Lexicon) -> UnitTable:
+        n = len(kb.units)
+        kind = np.zeros((n, len(KINDS)), np.float32)
+        block = np.zeros((n, len(BLOCK_ROLES)), np.float32)
+        part = np.zeros((n, len(PART_ROLES)), np.float32)
+        length = np.zeros(n, np.float32)
+        total = np.zeros(n, np.float32)
+        header = np.zeros(n, np.float32)
+        first = np.zeros(n, np.float32)
+        label_vector = np.full(n, -1, np.int64)
+        label_slots: list[frozenset[str]] = []
+        value_kinds: list[frozenset[str]] = []
+        tokens: list[frozenset[str]] = []
+        label_tokens: list[frozenset[str]] = []
+        task_of: list[tuple[str, ...]] = []
+        total_words = {w for w, _ in lexicon.discourse["total_row"].hangul} if "total_row" in lexicon.discourse else set()
+        firsts = {s.units[0] for s in kb.sections if s.units}
+        for i, unit in enumerate(kb.units):
+            kind[i, KINDS.index(unit.kind)] = 1.0
+            for heading in unit.path[1:]:
+                role = lexicon.block_role(heading)
+                if role in BLOCK_ROLES:
+                    block[i, BLOCK_ROLES.index(role)] = 1.0
+            profile = kb.profile_of(unit.document)
+            role = profile.part_role(unit.path[0]) if profile and unit.path else "other"
+            if role in PART_ROLES:
+                part[i, PART_ROLES.index(role)] = 1.0
+            length[i] = math.log1p(len(unit.display))
+            slots = lexicon.label_slots(unit.label or "") | lexicon.label_slots(unit.header or "")
+            label_slots.append(frozenset(slots))
+            value_kinds.append(frozenset(lexicon.value_kinds(unit.display)))
+            if unit.label and unit.label in kb.label_index:
+                label_vector[i] = kb.label_index[unit.label]
+            total[i] = float(bool(unit.label) and unit.label in total_words)
+            header[i] = float(bool(unit.header))
+            first[i] = float(i in firsts or (unit.kind == "window" and bool(unit.members) and unit.members[0] in firsts))
+            tokens.append(frozenset(kb.unit_tokens[i]))
+            label_tokens.append(frozenset(kb.tokenizer.tokens(f"{unit.label or ''} {unit.header or ''}")))
+            task_of.append((unit.document, *unit.path[:2]))
+        section_tokens = [frozenset(t) for t in kb.section_tokens]
+        programs = [_section_program(kb, s.document, s.path) for s in kb.sections]
+        return cls(
+            kind, block, part, length, label_slots, value_kinds, label_vector, total, header, first, tokens,
+            label_tokens, section_tokens, task_of, programs, frozenset().union(*value_kinds),
+        )
+
+
+def _section_program(kb: KnowledgeBase, document: str, path: list[str]) -> Program | None:
+    """The deepest catalog record (of a task or its parts) whose section holds this section."""
+    best: Program | None = None
+    for program in kb.catalog.programs:
+        if program.origin != "task" or program.document != document:
+            continue
+        if path[: len(program.section_path)] == program.section_path and (
+            best is None or len(program.section_path) > len(best.section_path)
+        ):
+            best = program
+    return best
+
+
+def _coverage(terms: list[str], tokens: frozenset[str], idf: dict[str, float]) -> float:
+    total = sum(idf.get(t, 0.0) for t in terms)
+    if total <= 0:
+        return 0.0
+    return sum(idf.get(t, 0.0) for t in terms if t in tokens) / total
+
+
+def _covers(matches: list[NameMatch], kb: KnowledgeBase, index: int) -> float:
+    unit = kb.units[index]
+    return float(any(m.covers(unit.document, unit.path, unit.start, unit.end) for m in matches))
+
+
+def _in_task(matches: list[NameMatch], table: UnitTable, index: int) -> float:
+    task = table.task_of[index]
+    return float(any((m.document, *m.path[:2]) == task for m in matches))
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """0-based rank of each value, highest first."""
+    order = np.argsort(-values, kind="stable")
+    ranks = np.empty(len(values), np.float32)
+    ranks[order] = np.arange(len(values), dtype=np.float32)
+    return ranks
+
+
+def feature_matrix(
+    question: Question, candidates: Candidates, kb: KnowledgeBase, table: UnitTable, lexicon: Lexicon
+) -> np.ndarray:
+    """The features of every candidate unit, one row each, in `FEATURE_NAMES` order."""
+    units = candidates.units
+    n = len(units)
+    out = np.zeros((n, len(FEATURE_NAMES)), np.float32)
+    if n == 0:
+        return out
+    col = {name: i for i, name in enumerate(FEATURE_NAMES)}
+    dense = candidates.unit_dense[units]
+    main = candidates.main_dense[units]
+    bm25 = np.array([candidates.unit_bm25.get(int(u), 0.0) for u in units], np.float32)
+    out[:, col["dense"]] = dense
+    out[:, col["dense_gap"]] = dense - dense.max()
+    out[:, col["dense_main"]] = main
+    out[:, col["dense_main_gap"]] = main - main.max()
+    out[:, col["bm25"]] = bm25 / bm25.max() if bm25.max() > 0 else 0.0
+    idf = kb.unit_bm25.idf
+    terms = list(dict.fromkeys(question.terms))
+    asked_kinds = {kind for slot in question.slots for kind in lexicon.slot_values.get(slot, ())}
+    slots = set(question.slots)
+    named_exact = [m for m in question.names if m.exact]
+    named_fuzzy = [m for m in question.names if not m.exact]
+    asker_age = question.asker.age is not None or question.asker.age_range is not None
+    slot_kinds = {slot: set(lexicon.slot_values.get(slot, ())) for slot in SLOTS}
+    for row, index in enumerate(units):
+        i = int(index)
+        unit = kb.units[i]
+        out[row, col["coverage"]] = _coverage(terms, table.tokens[i], idf)
+        out[row, col["label_coverage"]] = _coverage(terms, table.label_tokens[i], idf)
+        if question.names:
+            out[row, col["named_exact"]] = _covers(named_exact, kb, i)
+            out[row, col["named_fuzzy"]] = _covers(named_fuzzy, kb, i)
+            out[row, col["named_task"]] = _in_task(question.names, table, i)
+        if question.carried:
+            out[row, col["carried"]] = _covers(question.carried, kb, i)
+            out[row, col["carried_task"]] = _in_task(question.carried, table, i)
+        depth = len(unit.path)
+        out[row, col["named_same_depth"]] = float(
+            any(len(m.path) == depth and m.covers(unit.document, unit.path, unit.start, unit.end) for m in question.focus)
+        )
+        labels = table.label_slots[i]
+        kinds = table.value_kinds[i]
+        out[row, col["label_slot"]] = float(bool(slots & labels))
+        out[row, col["value_kind"]] = float(bool(asked_kinds & kinds))
+        label = table.label_vector[i]
+        if label >= 0 and len(candidates.label_dense):
+            out[row, col["label_dense"]] = candidates.label_dense[label]
+        out[row, col["age_value_asker_age"]] = float(asker_age and "age" in kinds)
+        for slot in slots & set(SLOTS):
+            out[row, col[f"label_{slot}"]] = float(slot in labels)
+            out[row, col[f"value_{slot}"]] = float(bool(kinds & slot_kinds[slot]))
+    out[:, col["no_slot"]] = float(not slots)
+    start = col["kind_field"]
+    out[:, start : start + len(KINDS)] = table.kind[units]
+    start = col[f"block_{BLOCK_ROLES[0]}"]
+    out[:, start : start + len(BLOCK_ROLES)] = table.block[units]
+    start = col[f"part_{PART_ROLES[0]}"]
+    out[:, start : start + len(PART_ROLES)] = table.part[units]
+    out[:, col["length"]] = table.length[units]
+    out[:, col["total_row"]] = table.total_row[units]
+    out[:, col["total_asked_row"]] = table.total_row[units] * float(question.wants_total)
+    yearly = table.block[units, BLOCK_ROLES.index("yearly")]
+    out[:, col["budget_slot_yearly"]] = yearly * float("budget" in slots)
+    out[:, col["count_slot_yearly"]] = yearly * float("count" in slots)
+    out[:, col["has_header"]] = table.has_header[units]
+    out[:, col["first_in_section"]] = table.first_in_section[units]
+    out[:, col["dense_rank"]] = 1.0 / (1.0 + _ranks(np.maximum(dense, main)))
+    out[:, col["bm25_rank"]] = 1.0 / (1.0 + _ranks(bm25))
+    return out
+
+
+def _fits(program: Program, question: Question) -> tuple[bool, bool]:
+    """(fits, rules out): the program's stated age and groups against what the asker says."""
+    asker = question.asker
+    age = program.age
+    unfit = False
+    if age is not None:
+        if asker.age is not None and not age.admits(asker.age):
+            unfit = True
+        if asker.age_range is not None and not age.overlaps(*asker.age_range):
+            unfit = True
+    shared = bool(asker.groups & set(program.groups))
+    fits = not unfit and (shared or (age is not None and asker.age is not None))
+    return fits, unfit
+
+
+def section_matrix(
+    question: Question, candidates: Candidates, unit_features: np.ndarray, kb: KnowledgeBase, table: UnitTable
+) -> tuple[np.ndarray, np.ndarray]:
+    """(section indexes, features): one row per section among the candidates, in `SECTION_FEATURES` order."""
+    units = candidates.units
+    sections_of = kb.section_of[units] if len(units) else np.zeros(0, np.int32)
+    sections = np.array(list(dict.fromkeys(sections_of.tolist())), dtype=np.int64)
+    out = np.zeros((len(sections), len(SECTION_FEATURES)), np.float32)
+    if not len(sections):
+        return sections, out
+    ucol = {name: i for i, name in enumerate(FEATURE_NAMES)}
+    col = {name: i for i, name in enumerate(SECTION_FEATURES)}
+    max_cols = [ucol[n] for n in SECTION_MAX]
+    terms = list(dict.fromkeys(question.terms))
+    expansions = question.expansions
+    section_idf = kb.section_bm25.idf
+    bm25 = np.array([candidates.section_bm25.get(int(s), 0.0) for s in sections], np.float32)
+    dense = candidates.unit_dense[units]
+    spread = float(dense.max() - dense.mean()) if len(dense) else 0.0
+    slots = set(question.slots)
+    for row, section in enumerate(sections):
+        members = sections_of == section
+        best = unit_features[members][:, max_cols].max(axis=0)
+        out[row, : len(max_cols)] = best
+        s = int(section)
+        out[row, col["section_dense"]] = candidates.section_dense[s]
+        out[row, col["section_main"]] = candidates.section_main_dense[s]
+        out[row, col["title_dense"]] = candidates.title_dense[s]
+        out[row, col["title_main"]] = candidates.title_main_dense[s]
+        out[row, col["section_coverage"]] = _coverage(terms, table.section_tokens[s], section_idf)
+        if expansions:
+            out[row, col["expansion_coverage"]] = _coverage(expansions, table.section_tokens[s], section_idf)
+        out[row, col["units"]] = math.log1p(len(kb.sections[s].units))
+        out[row, col["depth"]] = len(kb.sections[s].path)
+        first = kb.sections[s].units[0] if kb.sections[s].units else int(units[members][0])
+        for i, b in enumerate(BLOCK_ROLES):
+            out[row, col[f"block_{b}"]] = table.block[first, i]
+        for i, p in enumerate(PART_ROLES):
+            out[row, col[f"part_{p}"]] = table.part[first, i]
+        program = table.section_program[s]
+        out[row, col["has_program"]] = float(program is not None)
+        if program is not None and question.asker.told:
+            fits, unfit = _fits(program, question)
+            out[row, col["asker_fits"]] = float(fits)
+            out[row, col["asker_unfit"]] = float(unfit)
+    out[:, col["section_bm25"]] = bm25 / bm25.max() if bm25.max() > 0 else 0.0
+    # When no unit stands out by meaning (a vague question), the words have to decide.
+    out[:, col["dense_spread"]] = spread
+    out[:, col["bm25_when_flat"]] = out[:, col["section_bm25"]] * max(0.0, 0.1 - spread) * 10
+    for name in SECTION_GAPS:
+        source = f"max_{name}" if f"max_{name}" in col else name
+        values = out[:, col[source]]
+        out[:, col[f"gap_{name}"]] = values - values.max()
+    for slot in SLOTS:
+        out[:, col[f"slot_{slot}"]] = float(slot in slots)
+        for block in INTERACTION_BLOCKS:
+            out[:, col[f"slot_{slot}_{block}"]] = out[:, col[f"block_{block}"]] * float(slot in slots)
+    out[:, col["no_slot"]] = float(not slots)
+    out[:, col["asker_told"]] = float(question.asker.told)
+    return sections, out
