@@ -7,11 +7,14 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from guro_jobs.models import Answer
 from guro_jobs.settings import Settings
+
+if TYPE_CHECKING:
+    from guro_jobs.models import Answer
 
 logger = logging.getLogger("guro_jobs")
 
@@ -44,12 +47,21 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingestion.freshness import up_to_date
+    from knowledge.embeddings import embedder_id
+
+    settings = _settings(args)
+    paths = [Path(p) for p in args.paths] or [settings.bundled_plan]
+    identity = embedder_id(settings.embedder.kind, settings.embedder.model)
+    if not args.force and identity and (fresh := up_to_date(paths, settings.index_dir, identity)):
+        # Nothing heavy is loaded for a no-change run (scripts and cron call this often).
+        print(f"변경 없음: 색인이 최신입니다 (문서 {len(fresh.documents)}개, 근거 단위 {fresh.unit_count}개)")
+        print(f"색인 위치: {settings.index_dir}")
+        return 0
     from guro_jobs.factory import create_embedder_from
     from ingestion.build import ingest
     from knowledge.keywords import KoreanTokenizer
 
-    settings = _settings(args)
-    paths = [Path(p) for p in args.paths] or [settings.bundled_plan]
     bars = _Bars()
     try:
         report = ingest(

@@ -1,10 +1,13 @@
 """Answer feedback (👍/👎 and an optional comment) kept in a local SQLite file.
 
 Only what is needed to improve answers is stored: the question, the answer text, its citations,
-the rating and the comment. No IP address, user id or session id is ever written.
+the rating and the comment, with personal data (phone numbers, resident registration numbers, e-mail
+addresses, a name given in a self-introduction) replaced before it is written (`guro_jobs.privacy`).
+No IP address, user id or session id is ever written.
 
-A database file that SQLite cannot read (corrupt, or not a database at all) is moved aside to
-`<name>.corrupt-<timestamp>` and a fresh one is created, so feedback never takes the app down.
+A database the store cannot use is moved aside to `<name>.corrupt-<timestamp>` (a corrupt file, a file
+that is not a database, a database of another schema, a folder at the path) and a fresh one is created;
+a locked database is retried, then moved aside the same way. The user's feedback is never lost to it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, TypeVar
+
+from guro_jobs.privacy import redact
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +44,16 @@ CREATE TABLE IF NOT EXISTS feedback (
 # Error codes SQLite uses for a damaged file or a file that is not a database at all.
 _CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 _SIDE_FILES = ("-journal", "-wal", "-shm")
+_COLUMNS = ("id", "created_at", "question", "answer_text", "citations_json", "rating", "comment")
 MAX_COMMENT_CHARS = 2000
+LOCK_TIMEOUT_S = 1.0
+LOCK_RETRIES = 3
 
 T = TypeVar("T")
+
+
+class _ForeignSchema(sqlite3.DatabaseError):
+    """A database whose feedback table is not ours."""
 
 
 @dataclass(frozen=True)
@@ -82,11 +94,11 @@ class FeedbackStore:
             raise ValueError(f"rating must be 1 or -1, not {rating!r}")
         row = (
             datetime.now(UTC).isoformat(timespec="seconds"),
-            question,
+            redact(question),
             answer_text,
             citations_json or "[]",
             rating,
-            (comment or "").strip()[:MAX_COMMENT_CHARS],
+            redact((comment or "").strip()[:MAX_COMMENT_CHARS]),
         )
 
         def insert(conn: sqlite3.Connection) -> int:
@@ -119,11 +131,14 @@ class FeedbackStore:
     def _connect(self) -> sqlite3.Connection:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         # One short-lived connection per call: nothing is shared between threads.
-        return sqlite3.connect(self.db_path, timeout=5.0)
+        return sqlite3.connect(self.db_path, timeout=LOCK_TIMEOUT_S)
 
     @staticmethod
     def _create(conn: sqlite3.Connection) -> None:
         conn.execute(_SCHEMA)
+        columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(feedback)"))
+        if columns != _COLUMNS:
+            raise _ForeignSchema(f"feedback table has columns {columns}")
 
     def _run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
         with closing(self._connect()) as conn, conn:  # commits, or rolls back on error
@@ -131,17 +146,33 @@ class FeedbackStore:
             return operation(conn)
 
     def _guarded(self, operation: Callable[[sqlite3.Connection], T]) -> T:
-        """Run an operation; on a corrupt file move it aside, recreate the database and retry once."""
+        """Run an operation; a database it cannot use is moved aside, recreated and the operation retried.
+        A lock is waited for a few times first."""
         with self._lock:
-            try:
-                return self._run(operation)
-            except sqlite3.DatabaseError as error:
-                if not is_corruption(error):
+            for attempt in range(LOCK_RETRIES):
+                try:
+                    return self._run(operation)
+                except _ForeignSchema as error:
+                    self._move_aside(error)
+                    break
+                except sqlite3.OperationalError as error:
+                    if "locked" in str(error) or "busy" in str(error):
+                        logger.warning("feedback database is locked (attempt %d of %d)", attempt + 1, LOCK_RETRIES)
+                        continue
+                    if self.db_path.is_dir() or "unable to open" in str(error):
+                        self._move_aside(error)
+                        break
                     raise
-                self._move_aside(error)
+                except sqlite3.DatabaseError as error:
+                    if not is_corruption(error):
+                        raise
+                    self._move_aside(error)
+                    break
+            else:
+                self._move_aside(sqlite3.OperationalError("database stayed locked"))
             return self._run(operation)
 
-    def _move_aside(self, error: sqlite3.DatabaseError) -> None:
+    def _move_aside(self, error: Exception) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         target = self.db_path.with_name(f"{self.db_path.name}.corrupt-{stamp}")
         logger.error(

@@ -21,7 +21,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from ingestion.loaders import DocumentError, expand_paths, load_document, sha256_of
+from ingestion.freshness import up_to_date
+from ingestion.loaders import DocumentError, expand_paths, load_document
 from ingestion.models import DocumentProfile, ParsedLine, Program, Section, Unit
 from ingestion.parser import PARSER_VERSION, parse_document
 from ingestion.profile import build_profile
@@ -30,14 +31,12 @@ from ingestion.units import build_units
 from knowledge.embeddings import Embedder
 from knowledge.keywords import KoreanTokenizer
 from knowledge.store import (
-    MANIFEST,
     UNITS,
     VECTORS,
     DocumentRecord,
     IndexInvalid,
     Manifest,
     StoredUnits,
-    check_compatible,
     read_manifest,
     write_index,
 )
@@ -65,25 +64,20 @@ class IngestReport:
 
 def _unchanged(index_dir: Path, files: list[Path], embedder: Embedder) -> Manifest | None:
     """The current manifest when it was built from exactly these files (cheap: sizes and hashes only)."""
-    try:
-        manifest = read_manifest(index_dir)
-        check_compatible(manifest, PARSER_VERSION, embedder)
-    except IndexInvalid:
+    manifest = up_to_date(files, index_dir, embedder.id)
+    if manifest is None or manifest.dimension != embedder.dim:
         return None
-    if not all((index_dir / name).is_file() for name in manifest.files) or not (index_dir / MANIFEST).is_file():
-        return None
-    have = sorted((d.name, d.sha256) for d in manifest.documents)
-    want = sorted((f.name, sha256_of(f)) for f in files)
-    return manifest if have == want else None
+    return manifest
 
 
 @contextmanager
-def index_lock(index_dir: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
-    """An exclusive lock beside the index folder; a second ingest waits up to `wait_s`, then refuses."""
+def index_lock(index_dir: Path, wait_s: float | None = None) -> Iterator[None]:
+    """An exclusive lock beside the index folder; a second ingest waits up to `wait_s` (default
+    LOCK_WAIT_S), then refuses."""
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     path = index_dir.parent / f".{index_dir.name}.lock"
     handle = path.open("a+")
-    deadline = time.monotonic() + wait_s
+    deadline = time.monotonic() + (LOCK_WAIT_S if wait_s is None else wait_s)
     try:
         while True:
             try:

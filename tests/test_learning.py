@@ -75,7 +75,7 @@ def test_training_is_reproducible_and_saves_versioned_json(tiny_kb, tmp_path: Pa
         data = json.loads(path.read_text(encoding="utf-8"))
         assert data["feature_version"] and len(data["coef"]) == len(data["feature_names"])
     assert "Training report" in paths[3].read_text(encoding="utf-8")
-    section, unit, decline = load_models(tmp_path / "weights")
+    _section, unit, decline = load_models(tmp_path / "weights")
     assert unit.params["support_ratio"] == first.unit.params["support_ratio"]
     assert 0.0 < decline.params["threshold"] <= 1.0
 

@@ -72,7 +72,7 @@ def test_a_malformed_file_names_its_line(tmp_path: Path):
     (tmp_path / "slots.tsv").write_text("amount\n", encoding="utf-8")
     load.cache_clear()
     try:
-        with pytest.raises(LexiconError, match="slots.tsv:1"):
+        with pytest.raises(LexiconError, match=r"slots\.tsv:1"):
             load(tmp_path)
     finally:
         load.cache_clear()
