@@ -103,12 +103,11 @@ class Assistant:
         return answer
 
     def plan_name(self, document: str | None = None) -> str:
+        """The plan as messages name it: one plan by its title, several by all of theirs."""
         profiles = self.kb.profiles
         if document and document in profiles:
             return profiles[document].display_title
-        if len(profiles) == 1:
-            return next(iter(profiles.values())).display_title
-        return "불러온 계획서"
+        return "·".join(p.display_title for p in profiles.values())
 
     # -- the path -----------------------------------------------------------------------------------
     def evidence(self, text: str, history: list[str], documents: list[str] | None = None, depth: int = 0) -> Evidence:
@@ -201,6 +200,9 @@ class Assistant:
             composition = compose_answer(
                 question, ranking, self.kb, self.lexicon, params.get("support_ratio", 0.6), params.get("broad_below", 0.0)
             )
+            if len(self.kb.profiles) > 1:
+                # Several plans are loaded: say which one the answer comes from.
+                composition.text = f"[{self.plan_name(composition.document)}] {composition.text}"
             mode = "extractive"
         answer = self._finish(question, composition, retrieved, mode, intent, p_decline)
         if self.llm is not None and mode == "extractive":

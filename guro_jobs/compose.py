@@ -266,9 +266,18 @@ def compose_list(
     if not unique:
         return None
     shown = unique[:LIST_LIMIT]
+    several = len(kb.profiles) > 1
+    if several:
+        # Several plans: each program under the plan it comes from.
+        shown.sort(key=lambda ps: list(kb.profiles).index(ps[0].document))
     lines_out: list[str] = []
     cited: list[ParsedLine] = []
+    current = ""
     for program, _ in shown:
+        if several and program.document != current:
+            current = program.document
+            profile = kb.profiles[current]
+            lines_out.append(f"▸ {profile.display_title}")
         verdict = judge(asker, program, lexicon) if asker.told else None
         summary = _short(program.summary())
         mark = f" [{verdict.label}]" if verdict is not None else ""

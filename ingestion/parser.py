@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ingestion.models import LineKind, LoadedDocument, ParsedLine, SourceLine
 from knowledge.lexicon import load as load_lexicon
 
-PARSER_VERSION = "9"
+PARSER_VERSION = "10"
 
 ROMAN = "ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ"
 PART = re.compile(rf"^\s*([{ROMAN}])\.\s*(\S.*?)\s*$")
@@ -120,7 +120,8 @@ class PlanParser:
     # -- the heading path -------------------------------------------------------------------------
     @property
     def path(self) -> list[str]:
-        return [p for p in (self.part, self.level2, self.block, self.sub) if p]
+        # Lines before any heading (a title page, or a document without headings) sit under the document.
+        return [p for p in (self.part, self.level2, self.block, self.sub) if p] or [self.document.name]
 
     def _heading(self, line: SourceLine, title: str) -> None:
         self.out.append(
