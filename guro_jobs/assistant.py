@@ -232,6 +232,7 @@ class Assistant:
             document=composition.document,
             plan=profile.display_title if profile else "",
             followups=self._followups(composition) if mode == "extractive" else [],
+            contact=composition.contact,
             decline_probability=round(p_decline, 4),
         )
 

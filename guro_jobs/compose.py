@@ -17,6 +17,7 @@ from guro_jobs.messages import message
 from guro_jobs.understand import Question
 from ingestion.models import ParsedLine, Program
 from knowledge.lexicon import Lexicon, squash
+from knowledge.lexicon import load as load_lexicon
 from knowledge.names import name_core, title_without_number
 from knowledge.store import KnowledgeBase
 
@@ -42,6 +43,7 @@ class Composition:
     highlights: list[str] = field(default_factory=list)
     programs: list[str] = field(default_factory=list)
     verdict: Verdict | None = None
+    contact: str | None = None
 
 
 def strip_bullet(text: str) -> str:
@@ -112,7 +114,8 @@ def compose_answer(
         if extra:
             chosen.append(index)
             lines.extend(extra)
-    lines.sort(key=lambda ln: (ln.document, ln.start))
+    # The best section's lines first, each section in the plan's order.
+    lines.sort(key=lambda ln: (tuple(ln.path) != tuple(kb.sections[section].path), ln.document, ln.start))
     more: list[tuple[str, ParsedLine]] = []
     if not question.focus and ranking.section_order and ranking.section_order[0][1] < broad_below:
         tasks = {(kb.sections[section].document, *kb.sections[section].path[:2])}
@@ -141,6 +144,8 @@ def compose_answer(
         ),
         None,
     )
+    owners = [program_for(kb, kb.units[u].document, kb.units[u].path, kb.units[u].start) for u in chosen]
+    contact = next((f"{p.contact.label} : {p.contact.text}" for p in owners if p is not None and p.contact), None)
     asks_eligibility = question.yesno or bool({"target", "age"} & set(question.slots))
     verdict = (
         judge(question.asker, program, lexicon)
@@ -165,6 +170,7 @@ def compose_answer(
         units=chosen,
         highlights=highlights(lines, question, lexicon),
         verdict=verdict,
+        contact=contact,
     )
 
 
@@ -173,11 +179,13 @@ def _other_named_sections(question: Question, ranking: Ranking, kb: KnowledgeBas
     program's summary row elsewhere in the plan (same name) is the same program, not another."""
     exact = [m for m in question.names if m.exact]
     top = kb.sections[section]
-    top_text = squash(" ".join(top.path))
+    canonical = load_lexicon().canonical
+    top_text = canonical(squash(" ".join(top.path)))
     others = [
         m
         for m in exact
-        if not m.covers(top.document, top.path, top.start, top.end) and name_core(squash(m.title)) not in top_text
+        if not m.covers(top.document, top.path, top.start, top.end)
+        and canonical(name_core(squash(m.title))) not in top_text
     ]
     if not others:
         return []

@@ -17,6 +17,16 @@ from knowledge.lexicon import Lexicon, squash
 
 Outcome = Literal["yes", "no", "check"]
 REASON_CHARS = 70
+# A person's status a target may require, by lexicon role (knowledge/lexicon/discourse.tsv), and how a
+# verdict names it when the asker did not say.
+STATUS_ROLES = {
+    "residency": "거주 요건",
+    "jobless": "구직·미취업 여부",
+    "retired": "퇴직 여부",
+    "student": "재학 여부",
+    "employed": "재직 여부",
+    "business": "사업장 요건",
+}
 
 
 @dataclass
@@ -52,7 +62,7 @@ def _conditions(text: str, lexicon: Lexicon) -> list[tuple[str, str]]:
             if side == "both" and not word.isascii() and word in flat:
                 found.append(("group", group))
                 break
-    for role in ("residency", "jobless"):
+    for role in STATUS_ROLES:
         if lexicon.has(role, text):
             found.append((role, role))
     return found
@@ -77,10 +87,11 @@ def judge(asker: Asker, program: Program, lexicon: Lexicon) -> Verdict | None:
     for kind, word in _conditions(target, lexicon):
         if (kind == "benefit" and word not in said) or (kind == "group" and word not in asker.groups and not _age_implies(word, asker, lexicon)):
             unchecked.append(word)
-        elif kind in ("residency", "jobless") and not lexicon.has(kind, asker.text):
-            unchecked.append({"residency": "거주 요건", "jobless": "구직·미취업 여부"}[kind])
-    if program.income_criteria and not lexicon.has("income", asker.text):
-        unchecked.append("소득 기준")
+        elif kind in STATUS_ROLES and not lexicon.has(kind, asker.text):
+            unchecked.append(STATUS_ROLES[kind])
+    if program.income_criteria:
+        # An income or asset limit is a number the asker would have to compare: always left to check.
+        unchecked.append("소득·재산 기준")
     unchecked = list(dict.fromkeys(unchecked))
     return Verdict("check" if unchecked else "yes", reason, unchecked)
 

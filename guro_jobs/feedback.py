@@ -111,6 +111,11 @@ class FeedbackStore:
 
         return self._guarded(insert)
 
+    def add_comment(self, row_id: int, comment: str) -> None:
+        """Add a comment to a rating stored earlier (a 👍/👎 is saved on click; the comment may follow)."""
+        text = redact((comment or "").strip()[:MAX_COMMENT_CHARS])
+        self._guarded(lambda conn: conn.execute("UPDATE feedback SET comment = ? WHERE id = ?", (text, row_id)))
+
     def count(self) -> int:
         return self._guarded(lambda conn: int(conn.execute("SELECT COUNT(*) FROM feedback").fetchone()[0]))
 

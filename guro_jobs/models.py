@@ -72,4 +72,5 @@ class Answer(BaseModel):
     focus_path: list[str] = Field(default_factory=list)
     document: str | None = None
     plan: str = Field(default="", description="the plan the answer comes from, e.g. 구로구 「2023년 …」")
+    contact: str | None = Field(default=None, description="the office or operator the plan names for the program")
     decline_probability: float | None = None

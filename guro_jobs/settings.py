@@ -38,6 +38,11 @@ class FeedbackSettings(BaseModel):
     db_path: Path = PROJECT_ROOT / "var" / "feedback.sqlite3"
 
 
+class HistorySettings(BaseModel):
+    enabled: bool = True
+    db_path: Path = PROJECT_ROOT / "var" / "conversations.sqlite3"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GURO_JOBS_", env_nested_delimiter="__", extra="ignore")
 
@@ -49,3 +54,4 @@ class Settings(BaseSettings):
     embedder: EmbedderSettings = EmbedderSettings()
     llm: LLMSettings = LLMSettings()
     feedback: FeedbackSettings = FeedbackSettings()
+    history: HistorySettings = HistorySettings()

@@ -286,6 +286,7 @@ class _Read:
     hours: FieldValue | None = None
     capacity: FieldValue | None = None
     budget: FieldValue | None = None
+    contact: FieldValue | None = None
     description: FieldValue | None = None
     title_value: FieldValue | None = None
     support: list[FieldValue] = field(default_factory=list)
@@ -341,6 +342,9 @@ def _read_field(line: ParsedLine, label: str, value: str, header: str, read: _Re
     if "budget" in slots and "amount" not in slots:
         _set_once(read, "budget", fv)
         return
+    if "agency" in slots:
+        # `사업수행기관 : 구청(동주민센터) …`, `운영방법 : 위탁운영(…)`: who runs it, whom to ask.
+        _set_once(read, "contact", fv)
     if _is_description(label):
         if read.description is None or (label == "사업내용" and read.description.label != "사업내용"):
             read.description = fv
@@ -554,6 +558,7 @@ def program_from_read(
         location=read.location,
         hours=read.hours,
         capacity=capacity_of(read),
+        contact=read.contact,
         kpi=[kpi_field(row) for row in read.kpi_rows],
         budget=budget,
         budget_amount=budget_amount,
