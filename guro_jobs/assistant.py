@@ -20,7 +20,7 @@ from guro_jobs.clean import MAX_QUESTION_CHARS, clean_question
 from guro_jobs.compose import Composition, compose_answer, compose_list, line_lookup
 from guro_jobs.decide import Ranking, decide, decline_features, rank
 from guro_jobs.features import UnitTable, feature_matrix, section_matrix
-from guro_jobs.messages import message
+from guro_jobs.messages import keys, message
 from guro_jobs.model import LinearModel
 from guro_jobs.models import Answer, RetrievedSection
 from guro_jobs.models import Verdict as VerdictModel
@@ -35,7 +35,6 @@ from knowledge.store import KnowledgeBase
 logger = logging.getLogger(__name__)
 RETRIEVED_SECTIONS = 10
 SUGGESTIONS = 3
-FOLLOWUP_SLOTS = ("period", "target", "apply", "place", "amount")
 
 
 class LLMAnswerer(Protocol):
@@ -286,11 +285,9 @@ class Assistant:
                     present |= self.table.label_slots[u]
         shown = {slot for u in composition.units for slot in self.table.label_slots[u]}
         title = composition.focus
-        out = [
-            f"{title} {message('followup_' + slot)}"
-            for slot in FOLLOWUP_SLOTS
-            if slot in present and slot not in shown
-        ]
+        # One follow-up message per slot (messages.toml `followup_<slot>`), for the slots the plan states.
+        slots = [key.removeprefix("followup_") for key in keys("followup_")]
+        out = [f"{title} {message('followup_' + slot)}" for slot in slots if slot in present and slot not in shown]
         return out[:3]
 
     def _context_blocks(self, ranking: Ranking, limit: int = 4) -> list[list[ParsedLine]]:

@@ -26,10 +26,11 @@ class _Bars:
         self.bars: dict[str, tqdm] = {}
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        labels = {"load": "문서 읽기", "embed": "임베딩", "write": "색인 저장"}
         bar = self.bars.get(stage)
         if bar is None:
-            bar = self.bars[stage] = tqdm(total=total, desc=labels.get(stage, stage), unit="개", file=sys.stderr)
+            from guro_jobs.messages import message
+
+            bar = self.bars[stage] = tqdm(total=total, desc=message(f"stage_{stage}"), unit="개", file=sys.stderr)
         bar.total = total
         bar.n = done
         bar.refresh()

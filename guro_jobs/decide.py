@@ -10,7 +10,7 @@ false declines. An everyday word the plan doesn't use is one feature among many,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal
 
 import numpy as np
@@ -22,44 +22,49 @@ from guro_jobs.understand import Question
 from knowledge.lexicon import Lexicon
 from knowledge.store import KnowledgeBase
 
-DECLINE_VERSION = "decline-5"
-# Slots whose answer is a specific value; a program that states none of it cannot answer them.
-SPECIFIC_SLOTS = ("amount", "budget", "period", "place", "hours", "count", "contact", "area", "apply", "fee", "deadline")
-# Only evidence: how the question is worded (its length, its politeness) is no reason to decline.
-DECLINE_FEATURES: tuple[str, ...] = (
-    "top_probability",
-    "top_unit_probability",
-    "margin",
-    "top_dense",
-    "top_section_dense",
-    "top_bm25",
-    "top_coverage",
-    "top_section_coverage",
-    "known_share",
-    "unknown_count",
-    "unknown_share",
-    "named",
-    "named_exact",
-    "other_place",
-    "other_place_unnamed",
-    "national",
-    "slot_asked",
-    "asked_value_found",
-    "uncovered_max_idf",
-    "uncovered_share",
-    "main_unknown",
-    "asked_label_found",
-    "personal",
-    "top3_section_coverage",
-    "specific_asked",
-    "specific_unanswered",
-    "specific_answered_share",
-    "asked_kind_in_plan",
-    "focus_words",
-    "focus_uncovered",
-    "focus_uncovered_share",
-    "year_absent",
-)
+DECLINE_VERSION = "decline-6"
+
+
+@dataclass
+class DeclineEvidence:
+    """The evidence features of the decline classifier (only evidence: how a question is worded — its
+    length, its politeness — is no reason to decline). The field names are the feature names."""
+
+    top_probability: float = 0.0
+    top_unit_probability: float = 0.0
+    margin: float = 0.0
+    top_dense: float = 0.0
+    top_section_dense: float = 0.0
+    top_bm25: float = 0.0
+    top_coverage: float = 0.0
+    top_section_coverage: float = 0.0
+    known_share: float = 0.0
+    unknown_count: float = 0.0
+    unknown_share: float = 0.0
+    named: float = 0.0
+    named_exact: float = 0.0
+    other_place: float = 0.0
+    other_place_unnamed: float = 0.0
+    national: float = 0.0
+    slot_asked: float = 0.0
+    asked_value_found: float = 0.0
+    uncovered_max_idf: float = 0.0
+    uncovered_share: float = 0.0
+    main_unknown: float = 0.0
+    asked_label_found: float = 0.0
+    personal: float = 0.0
+    top3_section_coverage: float = 0.0
+    specific_asked: float = 0.0
+    specific_unanswered: float = 0.0
+    specific_answered_share: float = 0.0
+    asked_kind_in_plan: float = 0.0
+    focus_words: float = 0.0
+    focus_uncovered: float = 0.0
+    focus_uncovered_share: float = 0.0
+    year_absent: float = 0.0
+
+
+DECLINE_FEATURES: tuple[str, ...] = tuple(f.name for f in fields(DeclineEvidence))
 
 Decision = Literal["answer", "list", "decline"]
 
@@ -118,6 +123,7 @@ def decline_features(
     """The evidence features of the decline classifier, in `DECLINE_FEATURES` order."""
     scol = {name: i for i, name in enumerate(SECTION_FEATURES)}
     f = dict.fromkeys(DECLINE_FEATURES, 0.0)
+    specific_slots = lexicon.specific_slots
     if len(ranking.units):
         order = ranking.sections(kb, 2)
         f["top_probability"] = order[0][1]
@@ -147,7 +153,7 @@ def decline_features(
         f["uncovered_max_idf"] = max((weights[t] for t in missing), default=0.0) / ceiling
         f["uncovered_share"] = sum(weights[t] for t in missing) / total
         f["top3_section_coverage"] = 1.0 - f["uncovered_share"]
-        specific = [slot for slot in question.slots if slot in SPECIFIC_SLOTS]
+        specific = [slot for slot in question.slots if slot in specific_slots]
         if specific:
             # Where the program states its details: its own section, and the task's shared blocks
             # (overview, yearly table); not the sibling programs of the same task.

@@ -10,23 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from guro_jobs.messages import message
+from guro_jobs.messages import message, table
 from guro_jobs.understand import Asker
 from ingestion.models import Program
 from knowledge.lexicon import Lexicon, squash
 
 Outcome = Literal["yes", "no", "check"]
 REASON_CHARS = 70
-# A person's status a target may require, by lexicon role (knowledge/lexicon/discourse.tsv), and how a
-# verdict names it when the asker did not say.
-STATUS_ROLES = {
-    "residency": "거주 요건",
-    "jobless": "구직·미취업 여부",
-    "retired": "퇴직 여부",
-    "student": "재학 여부",
-    "employed": "재직 여부",
-    "business": "사업장 요건",
-}
+
 
 
 @dataclass
@@ -37,7 +28,7 @@ class Verdict:
 
     @property
     def label(self) -> str:
-        return message({"yes": "verdict_yes", "no": "verdict_no", "check": "verdict_check"}[self.outcome])
+        return message(f"verdict_{self.outcome}")
 
     def sentence(self) -> str:
         parts = [f"{self.label} — 대상: {self.reason}" if self.reason else self.label]
@@ -62,7 +53,7 @@ def _conditions(text: str, lexicon: Lexicon) -> list[tuple[str, str]]:
             if side == "both" and not word.isascii() and word in flat:
                 found.append(("group", group))
                 break
-    for role in STATUS_ROLES:
+    for role in table("status"):
         if lexicon.has(role, text):
             found.append((role, role))
     return found
@@ -84,11 +75,13 @@ def judge(asker: Asker, program: Program, lexicon: Lexicon) -> Verdict | None:
     if age is not None and asker.age is None and (asker.age_range is None or not _inside(asker.age_range, age.bounds())):
         unchecked.append("나이")
     said = squash(asker.text)
+    # A person's status a target may require, and how a verdict names it when the asker did not say.
+    statuses = table("status")
     for kind, word in _conditions(target, lexicon):
         if (kind == "benefit" and word not in said) or (kind == "group" and word not in asker.groups and not _age_implies(word, asker, lexicon)):
             unchecked.append(word)
-        elif kind in STATUS_ROLES and not lexicon.has(kind, asker.text):
-            unchecked.append(STATUS_ROLES[kind])
+        elif kind in statuses and not lexicon.has(kind, asker.text):
+            unchecked.append(statuses[kind])
     if program.income_criteria:
         # An income or asset limit is a number the asker would have to compare: always left to check.
         unchecked.append("소득·재산 기준")

@@ -16,7 +16,8 @@ from ingestion.parser import PARSER_VERSION
 from knowledge.embeddings import Embedder, create_embedder
 from knowledge.keywords import KoreanTokenizer
 from knowledge.lexicon import load as load_lexicon
-from knowledge.store import IndexInvalid, KnowledgeBase
+from knowledge.manifest import IndexInvalid
+from knowledge.store import KnowledgeBase
 
 logger = logging.getLogger(__name__)
 

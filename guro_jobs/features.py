@@ -10,107 +10,151 @@ meaning does, so a weights file of another version is refused.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import get_args
 
 import numpy as np
 
 from guro_jobs.retrieve import Candidates
 from guro_jobs.understand import Question
-from ingestion.models import Program
+from ingestion.models import PartRole, Program, UnitKind
 from knowledge.lexicon import Lexicon
+from knowledge.lexicon import load as load_lexicon
 from knowledge.names import NameMatch
 from knowledge.store import KnowledgeBase
 
-FEATURE_VERSION = "units-4"
-SECTION_VERSION = "sections-3"
-KINDS = ("field", "row", "item", "prose", "cell", "window")
-BLOCK_ROLES = ("background", "overview", "yearly", "budget")
-PART_ROLES = ("tasks", "tables", "statistics", "overview")
-SLOTS = (
-    "target", "amount", "budget", "period", "place", "hours", "count", "apply", "procedure", "content", "agency", "purpose",
-)
+FEATURE_VERSION = "units-5"
+SECTION_VERSION = "sections-4"
+KINDS: tuple[str, ...] = get_args(UnitKind)
+PART_ROLES: tuple[str, ...] = tuple(role for role in get_args(PartRole) if role != "other")
+BLOCK_ROLES = ("background", "overview", "yearly", "budget")  # roles of knowledge/lexicon/blocks.tsv a section has
 INTERACTION_BLOCKS = ("background", "yearly")
+
+
+def _slots() -> tuple[str, ...]:
+    """The slots a field label can hold (knowledge/lexicon/label_slots.tsv), in the file's order."""
+    return tuple(dict.fromkeys(slot for _, slot in load_lexicon().label_words))
+
+
+SLOTS = _slots()
+
+
+def names_of(schema: type) -> tuple[str, ...]:
+    """Feature names are the field names of a schema dataclass: one typed place that names them."""
+    return tuple(f.name for f in fields(schema))
+
+
+@dataclass(frozen=True)
+class UnitScalars:
+    """The scalar features of a candidate unit (one column each, in this order)."""
+
+    dense: float
+    dense_gap: float
+    dense_main: float
+    dense_main_gap: float
+    bm25: float
+    coverage: float
+    label_coverage: float
+    named_exact: float
+    named_fuzzy: float
+    named_task: float
+    named_same_depth: float
+    carried: float
+    carried_task: float
+    label_slot: float
+    value_kind: float
+    no_slot: float
+    label_dense: float
+    length: float
+    total_row: float
+    total_asked_row: float
+    age_value_asker_age: float
+    budget_slot_yearly: float
+    count_slot_yearly: float
+    has_header: float
+    first_in_section: float
+    dense_rank: float
+    bm25_rank: float
+
+
+@dataclass(frozen=True)
+class SectionBest:
+    """Unit features a section is described by at their best (max over its candidate units)."""
+
+    dense: float
+    dense_main: float
+    bm25: float
+    coverage: float
+    label_coverage: float
+    named_exact: float
+    named_fuzzy: float
+    named_task: float
+    named_same_depth: float
+    carried: float
+    carried_task: float
+    label_slot: float
+    value_kind: float
+    label_dense: float
+    dense_rank: float
+    bm25_rank: float
+    age_value_asker_age: float
+    total_asked_row: float
+
+
+@dataclass(frozen=True)
+class SectionScalars:
+    """The section's own features."""
+
+    section_dense: float
+    section_main: float
+    title_dense: float
+    title_main: float
+    section_bm25: float
+    section_coverage: float
+    expansion_coverage: float
+    dense_spread: float
+    bm25_when_flat: float
+    units: float
+    depth: float
+    no_slot: float
+    asker_told: float
+    asker_fits: float
+    asker_unfit: float
+    has_program: float
+
+
+@dataclass(frozen=True)
+class SectionGaps:
+    """Features also given as the gap to the best section of the question."""
+
+    dense: float
+    dense_main: float
+    bm25: float
+    coverage: float
+    section_dense: float
+    section_main: float
+    title_dense: float
+    title_main: float
+
+
 FEATURE_NAMES: tuple[str, ...] = (
-    "dense",
-    "dense_gap",
-    "dense_main",
-    "dense_main_gap",
-    "bm25",
-    "coverage",
-    "label_coverage",
-    "named_exact",
-    "named_fuzzy",
-    "named_task",
-    "named_same_depth",
-    "carried",
-    "carried_task",
-    "label_slot",
-    "value_kind",
-    "no_slot",
-    "label_dense",
+    *names_of(UnitScalars),
     *(f"kind_{k}" for k in KINDS),
     *(f"block_{b}" for b in BLOCK_ROLES),
     *(f"part_{p}" for p in PART_ROLES),
-    "length",
-    "total_row",
-    "total_asked_row",
-    "age_value_asker_age",
-    "budget_slot_yearly",
-    "count_slot_yearly",
-    "has_header",
-    "first_in_section",
-    "dense_rank",
-    "bm25_rank",
     *(f"label_{s}" for s in SLOTS),
     *(f"value_{s}" for s in SLOTS),
 )
-# Unit features a section is described by at their best (max over its candidate units).
-SECTION_MAX = (
-    "dense",
-    "dense_main",
-    "bm25",
-    "coverage",
-    "label_coverage",
-    "named_exact",
-    "named_fuzzy",
-    "named_task",
-    "named_same_depth",
-    "carried",
-    "carried_task",
-    "label_slot",
-    "value_kind",
-    "label_dense",
-    "dense_rank",
-    "bm25_rank",
-    "age_value_asker_age",
-    "total_asked_row",
-    *(f"label_{s}" for s in SLOTS),
-    *(f"value_{s}" for s in SLOTS),
-)
-SECTION_GAPS = ("dense", "dense_main", "bm25", "coverage", "section_dense", "section_main", "title_dense", "title_main")
+SECTION_MAX: tuple[str, ...] = (*names_of(SectionBest), *(f"label_{s}" for s in SLOTS), *(f"value_{s}" for s in SLOTS))
+SECTION_GAPS: tuple[str, ...] = names_of(SectionGaps)
 SECTION_FEATURES: tuple[str, ...] = (
     *(f"max_{n}" for n in SECTION_MAX),
-    "section_dense",
-    "section_main",
-    "title_dense",
-    "title_main",
-    "section_bm25",
-    "section_coverage",
-    "expansion_coverage",
-    "dense_spread",
-    "bm25_when_flat",
+    *names_of(SectionScalars),
     *(f"gap_{n}" for n in SECTION_GAPS),
-    "units",
-    "depth",
     *(f"block_{b}" for b in BLOCK_ROLES),
     *(f"part_{p}" for p in PART_ROLES),
     *(f"slot_{s}" for s in SLOTS),
     *(f"slot_{s}_{b}" for s in SLOTS for b in INTERACTION_BLOCKS),
-    "no_slot",
-    "asker_told",
-    "asker_fits",
-    "asker_unfit",
-    "has_program",
 )
 
 

@@ -13,6 +13,7 @@ a locked database is retried, then moved aside the same way. The user's feedback
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -44,7 +45,7 @@ CREATE TABLE IF NOT EXISTS feedback (
 # Error codes SQLite uses for a damaged file or a file that is not a database at all.
 _CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 _SIDE_FILES = ("-journal", "-wal", "-shm")
-_COLUMNS = ("id", "created_at", "question", "answer_text", "citations_json", "rating", "comment")
+_COLUMNS = tuple(re.findall(r"^\s+(\w+) (?:INTEGER|TEXT)", _SCHEMA, re.MULTILINE))
 MAX_COMMENT_CHARS = 2000
 LOCK_TIMEOUT_S = 1.0
 LOCK_RETRIES = 3

@@ -22,6 +22,7 @@ from guro_jobs.cite import cite
 from guro_jobs.models import Answer, Citation
 from guro_jobs.settings import PROMPTS_DIR, LLMSettings
 from ingestion.models import ParsedLine, join_label
+from knowledge.lexicon import load as load_lexicon
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _WORD = re.compile(r"[가-힣A-Za-z]{2,}")
 _UNIT_NOTE = re.compile(r"단위\s*[:：]\s*([^)\]|]+)")
 # Units a bare table count may be read with; money units must match the table's unit note.
-COUNT_UNITS = frozenset({"명", "개", "곳", "건", "회"})
+COUNT_UNITS = frozenset(load_lexicon().value_units.get("count", ()))
 # "2023년 1월" and "2023. 1월" are the same month; compare them in the plan's own "2023. 1월" form.
 _YEAR_MONTH = re.compile(r"(\d{4})\s*년\s*(\d{1,2})\s*월")
 _TAGS = re.compile(r"</?\s*(?:참고자료|질문|이전 질문)\s*>")

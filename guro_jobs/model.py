@@ -9,7 +9,7 @@ retrain (`python -m eval train`).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -44,21 +44,18 @@ class LinearModel:
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "kind": self.kind,
-                "feature_version": self.feature_version,
-                "feature_names": self.feature_names,
-                "mean": [round(float(x), 8) for x in self.mean],
-                "scale": [round(float(x), 8) for x in self.scale],
-                "coef": [round(float(x), 8) for x in self.coef],
-                "intercept": round(float(self.intercept), 8),
-                "params": {k: round(float(v), 6) for k, v in self.params.items()},
-                "meta": self.meta,
-            },
-            ensure_ascii=False,
-            indent=1,
-        )
+        """The model as JSON: every field of the dataclass, numbers rounded so the file is stable."""
+
+        def plain(value: object) -> object:
+            if isinstance(value, np.ndarray):
+                return [round(float(x), 8) for x in value]
+            if isinstance(value, float):
+                return round(value, 8)
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            return value
+
+        return json.dumps({f.name: plain(getattr(self, f.name)) for f in fields(self)}, ensure_ascii=False, indent=1)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from knowledge.keywords import TOPIC_TAGS
 from knowledge.lexicon import Lexicon, squash
 from knowledge.names import NameMatch, match_names
 from knowledge.store import KnowledgeBase
 
-AGE = re.compile(r"(?:만\s*)?(\d{1,3})\s*(?:살|세)(?:\s*(이상|넘|부터|이후|이하|미만|까지))?")
+AGE = re.compile(r"(?:만\s*)?(\d{1,3})\s*(?:살|세)")
 DECADE = re.compile(r"(\d)0\s*대")
 YEAR = re.compile(r"(?<!\d)(20\d{2})\s*년?")
-NOUN_TAGS = frozenset({"NNG", "NNP", "SL", "SH"})
 MAX_TERMS = 40
 
 
@@ -101,11 +101,12 @@ def _asker(text: str, lexicon: Lexicon, names: list[NameMatch]) -> Asker:
     elif m := AGE.search(text):
         age = int(m.group(1))
         if 0 < age < 120:
-            bound = m.group(2)
-            if bound in ("이상", "넘", "부터", "이후"):
+            after = squash(text[m.end() : m.end() + 4])
+            if after.startswith(lexicon.phrases("age_up")):
                 asker.age_range = (age, 120)
-            elif bound in ("이하", "미만", "까지"):
-                asker.age_range = (0, age if bound != "미만" else age - 1)
+            elif after.startswith(lexicon.phrases("age_down")):
+                # `만 40세 미만` excludes 40; `39세까지`, `39세 이하` include 39.
+                asker.age_range = (0, age - 1 if after.startswith("미만") else age)
             else:
                 asker.age = age
     return asker
@@ -142,7 +143,7 @@ def understand(
             continue
         content.append(word)
         if (
-            tag in NOUN_TAGS
+            tag in TOPIC_TAGS
             and word not in kb.vocabulary
             and not expansion
             and not word.isdigit()

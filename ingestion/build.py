@@ -30,16 +30,8 @@ from ingestion.programs import extract_programs
 from ingestion.units import build_units
 from knowledge.embeddings import Embedder
 from knowledge.keywords import KoreanTokenizer
-from knowledge.store import (
-    UNITS,
-    VECTORS,
-    DocumentRecord,
-    IndexInvalid,
-    Manifest,
-    StoredUnits,
-    read_manifest,
-    write_index,
-)
+from knowledge.manifest import DocumentRecord, IndexInvalid, Manifest, read_manifest
+from knowledge.store import UNITS, VECTORS, StoredUnits, write_index
 
 logger = logging.getLogger(__name__)
 

@@ -84,7 +84,12 @@ AGE_HIGH = re.compile(r"(?:만\s*)?(\d{1,3})\s*세\s*(이하|미만)")
 MONEY = re.compile(
     r"(\d[\d,]*(?:\.\d+)?)(?:\s*/\s*(\d[\d,]*(?:\.\d+)?))?\s*(억\s*원|천만\s*원|백만\s*원|만\s*원|천\s*원|원)(?![가-힣])"
 )
-UNIT_WON = {"억원": 1e8, "천만원": 1e7, "백만원": 1e6, "만원": 1e4, "천원": 1e3, "원": 1.0}
+def _won(unit: str) -> float:
+    """What one of a money unit is in won (knowledge/lexicon/value_units.tsv)."""
+    return load_lexicon().won_per_unit[unit]
+
+
+
 # 천만원 is not one of the catalog's units: `1천만원` is kept as 1,000 만원.
 UNIT_REWRITE = {"천만원": ("만원", 1000.0)}
 PER_MARKERS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -177,7 +182,7 @@ def parse_amounts(text: str) -> list[Amount]:
                 continue
             value = _number(raw) * factor
             amounts.append(
-                Amount(text=m.group(0).strip(), value=value, unit=unit, won=value * UNIT_WON[unit], per=per)
+                Amount(text=m.group(0).strip(), value=value, unit=unit, won=value * _won(unit), per=per)
             )
         previous_end = m.end()
     return amounts
@@ -495,13 +500,13 @@ def budget_of(read: _Read) -> tuple[FieldValue | None, Amount | None]:
 
 def _plain_amount(value: str, unit: str) -> Amount | None:
     """A table cell in the table's unit (`1,538.5` 백만원); '-' and malformed cells give None."""
-    if unit not in UNIT_WON:
+    if unit not in load_lexicon().won_per_unit:
         return None
     try:
         number = _number(value)
     except ValueError:
         return None
-    return Amount(text=f"{value}{unit}", value=number, unit=unit, won=number * UNIT_WON[unit])
+    return Amount(text=f"{value}{unit}", value=number, unit=unit, won=number * _won(unit))
 
 
 def kpi_field(row: ParsedLine) -> FieldValue:

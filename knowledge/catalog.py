@@ -13,10 +13,8 @@ import re
 import unicodedata
 from typing import Literal
 
-from ingestion.models import AgeRange, Amount, FieldValue, Program, Ratio, SourceRef
+from ingestion.models import AgeRange, Amount, FieldValue, Program, Ratio, SourceRef  # noqa: F401 - re-exported
 from knowledge.lexicon import load as load_lexicon
-
-__all__ = ["TARGET_GROUPS", "AgeRange", "Amount", "Catalog", "FieldValue", "Program", "Ratio", "SourceRef"]
 
 # The groups a program may serve, in the lexicon's order (knowledge/lexicon/groups.tsv).
 TARGET_GROUPS: tuple[str, ...] = tuple(load_lexicon().group_words)

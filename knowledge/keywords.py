@@ -13,7 +13,7 @@ from functools import lru_cache
 # numbers, foreign words and hanja. Particles and endings are dropped.
 CONTENT_TAGS = ("NNG", "NNP", "NNB", "NR", "VV", "VA", "XR", "SN", "SL", "SH")
 NOUN_TAGS = ("NNG", "NNP")
-_STOP = frozenset({"하", "있", "되", "것", "수", "등", "및", "이", "그", "저", "좀", "어떻", "알리", "주"})
+TOPIC_TAGS = (*NOUN_TAGS, "SL", "SH")  # nouns, foreign words and hanja: what a question is about
 _LATIN = re.compile(r"[A-Za-z]+")
 
 
@@ -30,10 +30,12 @@ class KoreanTokenizer:
         self._kiwi = Kiwi()
         self._lock = threading.Lock()
         self.vocabulary: frozenset[str] = frozenset(vocabulary)
+        self.stop = _stop_morphemes()
 
     def with_vocabulary(self, vocabulary: Iterable[str]) -> KoreanTokenizer:
         clone = object.__new__(KoreanTokenizer)
         clone._kiwi, clone._lock, clone.vocabulary = self._kiwi, self._lock, frozenset(vocabulary)
+        clone.stop = self.stop
         return clone
 
     def morphemes(self, text: str) -> list[tuple[str, str]]:
@@ -56,7 +58,7 @@ class KoreanTokenizer:
             if tag not in CONTENT_TAGS:
                 continue
             word = form.lower() if tag == "SL" else form
-            if word in _STOP:
+            if word in self.stop:
                 continue
             out.append((word, tag))
             if tag in NOUN_TAGS and len(word) >= 4:
@@ -65,6 +67,13 @@ class KoreanTokenizer:
 
     def tokens(self, text: str) -> list[str]:
         return [word for word, _ in self.tagged(text)]
+
+
+def _stop_morphemes() -> frozenset[str]:
+    """Stems and particles that carry no topic (knowledge/lexicon/stop_morphemes.txt)."""
+    from knowledge.lexicon import load as load_lexicon
+
+    return load_lexicon().stop_morphemes
 
 
 def split_compound(word: str, vocabulary: frozenset[str]) -> list[str]:

@@ -20,10 +20,6 @@ from pathlib import Path
 
 import faiss
 import numpy as np
-from langchain_community.docstore.in_memory import InMemoryDocstore
-from langchain_community.vectorstores import FAISS
-from langchain_community.vectorstores.utils import DistanceStrategy
-from langchain_core.documents import Document
 from pydantic import BaseModel, ValidationError
 
 from ingestion.models import DocumentProfile, ParsedLine, Program, Section, Unit
@@ -31,28 +27,13 @@ from knowledge.catalog import Catalog
 from knowledge.embeddings import Embedder
 from knowledge.keywords import BM25Index, KoreanTokenizer
 from knowledge.manifest import (
-    FORMAT_VERSION,
     MANIFEST,
-    DocumentRecord,
     IndexInvalid,
     Manifest,
     check_compatible,
     read_manifest,
 )
 from knowledge.names import NamedSection, build_name_index
-
-__all__ = [
-    "FORMAT_VERSION",
-    "MANIFEST",
-    "DocumentRecord",
-    "IndexInvalid",
-    "KnowledgeBase",
-    "Manifest",
-    "StoredUnits",
-    "check_compatible",
-    "read_manifest",
-    "write_index",
-]
 
 logger = logging.getLogger(__name__)
 
@@ -177,26 +158,11 @@ class KnowledgeBase:
         self._flat = re.sub(r"\s+", "", " ".join(line.text for line in lines))
         self._store = self._vector_store()
 
-    def _vector_store(self) -> FAISS:
+    def _vector_store(self) -> faiss.Index:
+        """The FAISS index searched for the units nearest to a question (inner product = cosine)."""
         index = faiss.IndexFlatIP(self.vectors.shape[1])
         index.add(np.ascontiguousarray(self.vectors, dtype=np.float32))
-        ids = [unit.id for unit in self.units]
-        docstore = InMemoryDocstore(
-            {
-                unit.id: Document(
-                    page_content=unit.display,
-                    metadata={"unit": i, "section": unit.section, "document": unit.document, "page": unit.page},
-                )
-                for i, unit in enumerate(self.units)
-            }
-        )
-        return FAISS(
-            embedding_function=self.embedder,
-            index=index,
-            docstore=docstore,
-            index_to_docstore_id=dict(enumerate(ids)),
-            distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT,
-        )
+        return index
 
     @classmethod
     def load(cls, index_dir: Path, embedder: Embedder, tokenizer: KoreanTokenizer, parser_version: str) -> KnowledgeBase:
@@ -252,9 +218,9 @@ class KnowledgeBase:
 
     # -- search ---------------------------------------------------------------------------------------
     def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Units nearest to a query vector, as (unit index, cosine), through langchain's FAISS store."""
-        hits = self._store.similarity_search_with_score_by_vector(vector.tolist(), k=min(k, len(self.units)))
-        return [(int(doc.metadata["unit"]), float(score)) for doc, score in hits]
+        """Units nearest to a query vector, as (unit index, cosine), from the FAISS index."""
+        scores, ids = self._store.search(np.ascontiguousarray(vector[None, :], dtype=np.float32), min(k, len(self.units)))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def mentions(self, word: str) -> bool:
         """Whether any loaded plan writes this word (spaces ignored)."""

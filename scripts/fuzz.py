@@ -16,7 +16,6 @@ import random
 import string
 import sys
 import time
-from pathlib import Path
 
 from eval.formats import QAItem, read_jsonl
 from eval.metrics import percentile

@@ -131,7 +131,7 @@ def test_on_a_phone_the_input_is_on_the_first_screen_and_the_ui_is_korean(browse
     box.wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
     where = box.bounding_box()
-    assert where is not None and 0 <= where["y"] and where["y"] + where["height"] <= PHONE["height"]
+    assert where is not None and where["y"] >= 0 and where["y"] + where["height"] <= PHONE["height"]
     title = page.locator("h1").first.bounding_box()
     assert title is not None and title["height"] < 60, "the title fits on one line"
     page.screenshot(path=str(ARTIFACTS / "phone-start.png"))

@@ -16,7 +16,8 @@ from ingestion.build import ingest
 from ingestion.loaders import DocumentError, load_document
 from ingestion.parser import PARSER_VERSION, parse_document
 from ingestion.units import build_units
-from knowledge.store import IndexInvalid, KnowledgeBase, read_manifest
+from knowledge.manifest import IndexInvalid, read_manifest
+from knowledge.store import KnowledgeBase
 
 EXPECTED_TASKS = [f"{s}-{n}" for s, count in ((1, 7), (2, 7), (3, 6), (4, 7)) for n in range(1, count + 1)]
 

@@ -13,7 +13,15 @@ from pathlib import Path
 import pytest
 
 from eval.formats import QAItem, read_jsonl
-from eval.variants import CachedEmbedder, evaluate_plan, render_hwpx, render_pdf, renamed, shift_years, text_variants
+from eval.variants import (
+    CachedEmbedder,
+    evaluate_plan,
+    renamed,
+    render_hwpx,
+    render_pdf,
+    shift_years,
+    text_variants,
+)
 from guro_jobs.assistant import Assistant
 from guro_jobs.factory import load_models
 from guro_jobs.settings import BUNDLED_PLAN, PROJECT_ROOT, WEIGHTS_DIR

@@ -23,7 +23,8 @@ from guro_jobs.privacy import redact
 from ingestion.build import IngestBusy, index_lock, ingest
 from ingestion.loaders import DocumentError, load_document
 from ingestion.parser import PARSER_VERSION
-from knowledge.store import IndexInvalid, KnowledgeBase
+from knowledge.manifest import IndexInvalid
+from knowledge.store import KnowledgeBase
 
 INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u00ad", "\u2060", "\ufeff", "\u200e", "\u202a"]
 FEW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -237,9 +238,8 @@ def test_a_second_ingest_waits_then_refuses_and_the_index_is_unchanged(fake_embe
     holder.start()
     held.wait(5)
     try:
-        with pytest.raises(IngestBusy):
-            with index_lock(index, wait_s=0.5):
-                pass
+        with pytest.raises(IngestBusy), index_lock(index, wait_s=0.5):
+            pass
         with pytest.raises(IngestBusy, match="another ingest"):
             import ingestion.build as build
 

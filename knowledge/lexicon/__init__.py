@@ -40,6 +40,13 @@ def _rows(name: str, columns: int, folder: Path = FOLDER) -> list[list[str]]:
     return rows
 
 
+def _words(path: Path) -> frozenset[str]:
+    """A one-word-per-line file (comments and blank lines skipped)."""
+    return frozenset(
+        line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
 @dataclass(frozen=True)
 class PhraseSet:
     """Phrases matched on a text: Hangul ones inside the squashed text, ASCII ones as whole words."""
@@ -98,10 +105,13 @@ class Lexicon:
     paraphrases: dict[str, tuple[str, ...]]
     english: dict[str, tuple[str, ...]]
     stopwords: frozenset[str]
+    stop_morphemes: frozenset[str]
     slot_phrases: PhraseSet
     label_words: tuple[tuple[str, str], ...]  # (word, slot)
     value_units: dict[str, tuple[str, ...]]
+    won_per_unit: dict[str, float]  # `만원` -> 10,000
     slot_values: dict[str, tuple[str, ...]]
+    specific_slots: frozenset[str]
     group_words: dict[str, tuple[tuple[str, str], ...]]  # group -> ((word, side), ...)
     group_exclusions: dict[str, tuple[str, ...]]
     person_groups: frozenset[str]
@@ -124,6 +134,11 @@ class Lexicon:
             if slot not in out:
                 out.append(slot)
         return out
+
+    def phrases(self, role: str) -> tuple[str, ...]:
+        """The (squashed) Hangul phrases of a discourse role, longest first."""
+        found = self.discourse.get(role)
+        return tuple(sorted((p for p, _ in found.hangul), key=len, reverse=True)) if found else ()
 
     def has(self, role: str, text: str) -> bool:
         phrases = self.discourse.get(role)
@@ -262,16 +277,19 @@ def load(folder: Path = FOLDER) -> Lexicon:
     """The lexicon of this folder, read once per process."""
     paraphrases = {w: tuple(t.split()) for w, t, *_ in _rows("paraphrases.tsv", 2, folder)}
     english = {w.lower(): tuple(t.split()) for w, t, *_ in _rows("english.tsv", 2, folder)}
-    stop_path = folder / "stopwords.txt"
-    stopwords = frozenset(
-        line.strip() for line in stop_path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")
-    )
+    stopwords = _words(folder / "stopwords.txt")
+    stop_morphemes = _words(folder / "stop_morphemes.txt")
     slot_phrases = PhraseSet.of([(phrase, slot) for slot, phrase, *_ in _rows("slots.tsv", 2, folder)])
     label_words = tuple((squash(word), slot) for slot, word, *_ in _rows("label_slots.tsv", 2, folder))
     value_units: dict[str, list[str]] = defaultdict(list)
-    for kind, unit, *_ in _rows("value_units.tsv", 2, folder):
+    won_per_unit: dict[str, float] = {}
+    for kind, unit, *rest in _rows("value_units.tsv", 2, folder):
         value_units[kind].append(unit)
-    slot_values = {slot: tuple(k for k in kinds.split() if k != "-") for slot, kinds, *_ in _rows("slot_values.tsv", 2, folder)}
+        if kind == "money" and rest:
+            won_per_unit[unit] = float(rest[0])
+    slot_rows = _rows("slot_values.tsv", 3, folder)
+    slot_values = {slot: tuple(k for k in kinds.split() if k != "-") for slot, kinds, *_ in slot_rows}
+    specific_slots = frozenset(slot for slot, _, specific, *_ in slot_rows if specific == "yes")
     group_words: dict[str, list[tuple[str, str]]] = defaultdict(list)
     exclusions: dict[str, list[str]] = defaultdict(list)
     for group, word, side, *_ in _rows("groups.tsv", 3, folder):
@@ -288,11 +306,7 @@ def load(folder: Path = FOLDER) -> Lexicon:
         AgeBand(group, int(low), int(high), flag == "yes") for group, low, high, flag, *_ in _rows("age_groups.tsv", 4, folder)
     )
     places = tuple(Place(name, level, parent) for name, level, parent, *_ in _rows("places.tsv", 3, folder))
-    national = tuple(
-        line.strip()
-        for line in (folder / "national_programs.txt").read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.startswith("#")
-    )
+    national = tuple(sorted(_words(folder / "national_programs.txt"), key=len, reverse=True))
     block_roles = {squash(heading): role for role, heading, *_ in _rows("blocks.tsv", 2, folder)}
     discourse_pairs: dict[str, list[tuple[str, str]]] = defaultdict(list)
     ordinal_pairs: list[tuple[str, str]] = []
@@ -308,10 +322,13 @@ def load(folder: Path = FOLDER) -> Lexicon:
         paraphrases=paraphrases,
         english=english,
         stopwords=stopwords,
+        stop_morphemes=stop_morphemes,
         slot_phrases=slot_phrases,
         label_words=label_words,
         value_units={k: tuple(v) for k, v in value_units.items()},
+        won_per_unit=won_per_unit,
         slot_values=slot_values,
+        specific_slots=specific_slots,
         group_words={k: tuple(v) for k, v in group_words.items()},
         group_exclusions={k: tuple(v) for k, v in exclusions.items()},
         person_groups=person_groups,
