@@ -51,6 +51,7 @@ C = 0.5
 FALSE_DECLINE_TARGET = 0.03  # below the 0.05, so that unseen questions keep a margin
 SUPPORT_GRID = tuple(round(float(x), 2) for x in np.arange(0.2, 0.95, 0.05))
 BROAD_GRID = tuple(round(float(x), 2) for x in np.arange(0.0, 0.95, 0.1))
+SIBLING_GRID = (1.01, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
 MAX_POSITIVES = 4
 MAX_NEGATIVES = 40
 LENGTH_PENALTY = 0.0002  # per character of the composed answer, when choosing support_ratio
@@ -271,21 +272,24 @@ def train_once(assistant: Assistant, examples: list[Example], files: list[Path])
                 hits += int(section_matches(kb.sections[top].label, e.item.sections))
         folds.append(FoldReport(k, total, hits / max(1, total)))
     answerable = [(e, r, f) for e, r, f in zip(examples, rankings, fold_of, strict=True) if e.item.answerable and len(r.units)]
-    def score_of(ratio: float, broad: float, members: list[tuple[Example, Ranking]]) -> tuple[float, float]:
+    def score_of(params: dict[str, float], members: list[tuple[Example, Ranking]]) -> tuple[float, float]:
         right = length = 0
         for e, r in members:
-            text = compose_answer(e.evidence.question, r, kb, lexicon, ratio, broad).text
+            text = compose_answer(e.evidence.question, r, kb, lexicon, params).text
             right += int(facts_match(text, e.item.facts))
             length += len(text)
         n = max(1, len(members))
         return (right - LENGTH_PENALTY * length) / n, right / n
 
     pairs = [(e, r) for e, r, _ in answerable]
-    best_ratio = max(SUPPORT_GRID, key=lambda ratio: (score_of(ratio, 0.0, pairs)[0], -ratio))
-    best_broad = max(BROAD_GRID, key=lambda broad: (score_of(best_ratio, broad, pairs)[0], -broad))
+    # One share at a time, each on the out-of-fold rankings (ties go to the value that shows less).
+    params: dict[str, float] = {}
+    for name, grid in (("support_ratio", SUPPORT_GRID), ("broad_below", BROAD_GRID), ("sibling_share", SIBLING_GRID)):
+        best = max(grid, key=lambda value: (score_of({**params, name: value}, pairs)[0], -value if name == "broad_below" else value))
+        params[name] = best
     for report in folds:
         members = [(e, r) for e, r, f in answerable if f == report.fold]
-        report.fact_accuracy = score_of(best_ratio, best_broad, members)[1]
+        report.fact_accuracy = score_of(params, members)[1]
     dx = np.vstack(
         [
             decline_features(
@@ -309,7 +313,7 @@ def train_once(assistant: Assistant, examples: list[Example], files: list[Path])
     meta = {"seed": SEED, "folds": FOLDS, "files": [f.name for f in files], "items": len(examples)}
     section = fit_pairwise(_section_groups(examples), "section", SEED, meta=meta)
     unit = fit_pairwise(
-        _unit_groups(examples, assistant), "unit", SEED, {"support_ratio": best_ratio, "broad_below": best_broad}, meta
+        _unit_groups(examples, assistant), "unit", SEED, params, meta
     )
     decline = fit_decline(dx, dy, threshold, meta)
     result = TrainResult(section, unit, decline, folds, recall, false)
@@ -344,9 +348,9 @@ def render_report(result: TrainResult, examples: list[Example]) -> str:
         lines.append(f"| {f.fold} | {f.items} | {f.section_hit_at_1:.3f} | {f.fact_accuracy:.3f} |")
     lines += [
         "",
-        f"support_ratio (share of the best unit's probability a supporting unit needs): {result.unit.params['support_ratio']}; "
-        f"broad_below (a question naming no program whose best section is less sure than this also gets the next "
-        f"programs): {result.unit.params['broad_below']}",
+        "Composition, chosen on the out-of-fold rankings: "
+        + ", ".join(f"{name} {value}" for name, value in result.unit.params.items())
+        + " (see guro_jobs.compose.compose_answer).",
         "",
         "## Decline, out of fold",
         "",

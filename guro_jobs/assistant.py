@@ -195,10 +195,7 @@ class Assistant:
             composition = compose_list(question, ranking, self.kb, self.lexicon, plan, self.lookup)
             mode = "catalog"
         if composition is None:
-            params = self.unit_model.params
-            composition = compose_answer(
-                question, ranking, self.kb, self.lexicon, params.get("support_ratio", 0.6), params.get("broad_below", 0.0)
-            )
+            composition = compose_answer(question, ranking, self.kb, self.lexicon, self.unit_model.params)
             if len(self.kb.profiles) > 1:
                 # Several plans are loaded: say which one the answer comes from.
                 composition.text = f"[{self.plan_name(composition.document)}] {composition.text}"

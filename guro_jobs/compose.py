@@ -9,6 +9,7 @@ ranker's evidence for each. The key values the question asks for are marked for 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from guro_jobs.decide import Ranking
@@ -79,17 +80,19 @@ def highlights(lines: list[ParsedLine], question: Question, lexicon: Lexicon) ->
     return found[:4]
 
 
+COMPOSE_DEFAULTS = {"support_ratio": 0.6, "broad_below": 0.0, "sibling_share": 1.01}
+
+
 def compose_answer(
-    question: Question,
-    ranking: Ranking,
-    kb: KnowledgeBase,
-    lexicon: Lexicon,
-    support_ratio: float,
-    broad_below: float = 0.0,
+    question: Question, ranking: Ranking, kb: KnowledgeBase, lexicon: Lexicon, params: Mapping[str, float]
 ) -> Composition:
-    """The answer from the best unit's section: its best unit and the others rated close to it. When the
-    question names no program and the best section is less sure than `broad_below` (chosen on
-    cross-validation), the best unit of up to two more programs follows ("these programs are close")."""
+    """The answer from the best unit's section: its best unit and the others rated close to it
+    (`support_ratio` of its probability). A sibling section of the same task at least `sibling_share` as
+    likely adds its best unit (a program's details spread over 사업개요 and 연차별 추진계획). When the
+    question names no program and the best section is less sure than `broad_below`, the best unit of up
+    to two more programs follows. The three shares were chosen on cross-validation."""
+    settings = {**COMPOSE_DEFAULTS, **params}
+    support_ratio, broad_below, sibling_share = (settings[k] for k in COMPOSE_DEFAULTS)
     top = int(ranking.units[0])
     best = float(ranking.probability[0])
     section = int(kb.section_of[top])
@@ -107,8 +110,15 @@ def compose_answer(
             continue
         chosen.append(index)
         lines.extend(extra)
+    top_section = kb.sections[section]
+    siblings = [
+        other
+        for other, p in ranking.section_order[1:3]
+        if p >= sibling_share * ranking.section_order[0][1]
+        and (kb.sections[other].document, *kb.sections[other].path[:2]) == (top_section.document, *top_section.path[:2])
+    ][:1]
     # "노인일자리랑 안심일자리는 대상이 어떻게 달라요?": a second program named gets its own best unit.
-    for other in _other_named_sections(question, ranking, kb, section):
+    for other in [*siblings, *_other_named_sections(question, ranking, kb, section)]:
         index = next(int(u) for u in ranking.units if int(kb.section_of[int(u)]) == other)
         extra = [ln for ln in kb.units[index].lines if not _overlaps(ln, lines)]
         if extra:
