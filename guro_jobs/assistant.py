@@ -24,7 +24,7 @@ from guro_jobs.messages import keys, message
 from guro_jobs.model import LinearModel
 from guro_jobs.models import Answer, RetrievedSection
 from guro_jobs.models import Verdict as VerdictModel
-from guro_jobs.retrieve import Candidates, retrieve
+from guro_jobs.retrieve import MIN_SECTIONS, Candidates, retrieve
 from guro_jobs.understand import Question, understand
 from guro_jobs.verify import verbatim_index, verify_quotes
 from ingestion.models import ParsedLine
@@ -33,7 +33,6 @@ from knowledge.names import NameMatch
 from knowledge.store import KnowledgeBase
 
 logger = logging.getLogger(__name__)
-RETRIEVED_SECTIONS = 10
 SUGGESTIONS = 3
 
 
@@ -263,7 +262,7 @@ class Assistant:
         best_unit: dict[int, int] = {}
         for unit in ranking.units:
             best_unit.setdefault(int(self.kb.section_of[int(unit)]), int(unit))
-        for section, p in ranking.sections(self.kb, RETRIEVED_SECTIONS):
+        for section, p in ranking.sections(self.kb, MIN_SECTIONS):
             s = self.kb.sections[section]
             unit = self.kb.units[best_unit[section]]
             out.append(RetrievedSection(document=s.document, section=s.label, score=round(p, 4), chunk_id=unit.id, page=unit.page))

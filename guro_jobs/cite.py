@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from guro_jobs.models import Citation, QuotedLine
 from ingestion.models import ParsedLine, join_label
-from knowledge.names import title_without_number
+from ingestion.parser import heading_words
 from knowledge.store import KnowledgeBase
 
 
@@ -32,7 +32,7 @@ def cite(lines: list[ParsedLine], used: set[tuple[str, int]], kb: KnowledgeBase 
                 document_title=profile.display_title if profile else document,
                 section=join_label(list(path)),
                 section_path=list(path),
-                title=title_without_number(titles.get((document, path), path[-1] if path else "")),
+                title=heading_words(titles.get((document, path), path[-1] if path else "")),
                 quote="\n".join(q.text for q in quoted),
                 lines=quoted,
                 page=pages[0] if pages else None,

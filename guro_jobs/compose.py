@@ -17,9 +17,10 @@ from guro_jobs.eligibility import Verdict, judge
 from guro_jobs.messages import message
 from guro_jobs.understand import Question
 from ingestion.models import ParsedLine, Program
+from ingestion.parser import heading_words
 from knowledge.lexicon import Lexicon, squash
 from knowledge.lexicon import load as load_lexicon
-from knowledge.names import name_core, title_without_number
+from knowledge.names import name_core
 from knowledge.store import KnowledgeBase
 
 _BULLET = re.compile(r"^\s*(?:[○◦ㅇ□■▪▸‣･•·※]|-(?!\d))\s*")
@@ -142,9 +143,9 @@ def compose_answer(
             if unit_lines:
                 tasks.add(task)
                 chosen.append(index)
-                more.extend((title_without_number(sec.title), ln) for ln in unit_lines)
+                more.extend((heading_words(sec.title), ln) for ln in unit_lines)
     path = kb.sections[section].path
-    title = title_without_number(kb.sections[section].title)
+    title = heading_words(kb.sections[section].title)
     # The verdict is about the program whose criteria the plan states (a summary row states none).
     program = next(
         (

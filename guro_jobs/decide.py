@@ -22,7 +22,7 @@ from guro_jobs.understand import Question
 from knowledge.lexicon import Lexicon
 from knowledge.store import KnowledgeBase
 
-DECLINE_VERSION = "decline-6"
+DECLINE_VERSION = "decline-7"
 
 
 @dataclass
@@ -45,6 +45,7 @@ class DeclineEvidence:
     named_exact: float = 0.0
     other_place: float = 0.0
     other_place_unnamed: float = 0.0
+    other_place_only: float = 0.0
     national: float = 0.0
     slot_asked: float = 0.0
     asked_value_found: float = 0.0
@@ -201,6 +202,8 @@ def decline_features(
     f["named_exact"] = float(any(m.exact for m in question.names))
     f["other_place"] = float(bool(question.other_places))
     f["other_place_unnamed"] = float(bool(question.other_places) and not question.focus)
+    # "강남구 청년 사업": another place, and none the loaded plans cover (not "금천구 가게인데 구로구 융자").
+    f["other_place_only"] = float(bool(question.other_places) and not question.own_places)
     f["national"] = float(bool(question.national))
     f["slot_asked"] = float(bool(question.slots))
     f["year_absent"] = float(any(not kb.mentions(f"{year}") for year in question.years))

@@ -18,6 +18,7 @@ DENSE_CANDIDATES = 40
 BM25_CANDIDATES = 40
 SECTION_CANDIDATES = 6
 FOCUS_UNITS = 160
+MIN_SECTIONS = 10  # the ranking always shows at least this many sections (for counselors and hit@k)
 
 
 @dataclass
@@ -74,7 +75,8 @@ def retrieve(question: Question, kb: KnowledgeBase, documents: list[str] | None 
         for i in range(len(kb.sections))
         if allowed is None or kb.sections[i].document in allowed
     }
-    for section_index in sorted(fused, key=lambda i: -fused[i])[:SECTION_CANDIDATES]:
+    by_fused = sorted(fused, key=lambda i: -fused[i])
+    for section_index in by_fused[:SECTION_CANDIDATES]:
         for unit_index in kb.sections[section_index].units:
             chosen[unit_index] = None
     focus = question.focus
@@ -90,6 +92,15 @@ def retrieve(question: Question, kb: KnowledgeBase, documents: list[str] | None 
             ):
                 chosen[index] = None
                 added += 1
+    # A narrow question can find all its candidates in a few sections: the next sections as a whole join.
+    present = {int(kb.section_of[i]) for i in chosen}
+    for section_index in by_fused[SECTION_CANDIDATES:]:
+        if len(present) >= MIN_SECTIONS:
+            break
+        if section_index not in present and kb.sections[section_index].units:
+            present.add(section_index)
+            for unit_index in kb.sections[section_index].units:
+                chosen[unit_index] = None
     units = np.fromiter(chosen, dtype=np.int64, count=len(chosen))
     return Candidates(
         units=units,

@@ -69,6 +69,7 @@ class Question:
     asker: Asker = field(default_factory=Asker)
     places: list[str] = field(default_factory=list)  # local governments or provinces the question names
     other_places: list[str] = field(default_factory=list)  # … that no loaded plan is issued by
+    own_places: list[str] = field(default_factory=list)  # places the loaded plans cover
     years: list[int] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)  # plans the question points at (by year or place)
     national: list[str] = field(default_factory=list)  # national programs named that no plan mentions
@@ -183,6 +184,7 @@ def understand(
     known = [w for w in content if (w in kb.vocabulary or lexicon.expand(w)) and not w.isdigit()]
     question.noise = not (known or names or question.slots or question.asker.told)
     _places(question, kb, lexicon)
+    _relative_years(question, kb, lexicon)
     question.national = [
         name for name in lexicon.national_programs if name in squash(text) and not kb.describes(name)
     ]
@@ -213,7 +215,26 @@ def _places(question: Question, kb: KnowledgeBase, lexicon: Lexicon) -> None:
             question.documents.append(name)
         covered |= areas
     question.other_places = [p for p in question.places if p not in covered]
+    question.own_places = [p for p in question.places if p in covered]
     question.years = [int(y) for y in YEAR.findall(question.text)]
     for name, profile in kb.profiles.items():
         if profile.year is not None and profile.year in question.years and name not in question.documents:
             question.documents.append(name)
+
+
+def _relative_years(question: Question, kb: KnowledgeBase, lexicon: Lexicon) -> None:
+    """`올해`, `내년`: years counted from the plan's own year, written into the query the way the plan
+    writes them (`2023년`), when the plans the question may mean share one year."""
+    offsets = lexicon.year_offsets(question.text)
+    if not offsets or question.years:
+        return
+    names = question.documents or list(kb.profiles)
+    years = {kb.profiles[n].year for n in names if n in kb.profiles}
+    if len(years) != 1 or None in years:
+        return
+    (base,) = years
+    written = [f"{base + offset}년" for offset in offsets]
+    question.query = f"{question.query} {' '.join(written)}"
+    question.main = f"{question.main} {' '.join(written)}"
+    for year in written:
+        question.terms = (question.terms + [t for t in kb.tokenizer.tokens(year) if t not in question.terms])[:MAX_TERMS]

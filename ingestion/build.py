@@ -24,7 +24,7 @@ import numpy as np
 from ingestion.freshness import up_to_date
 from ingestion.loaders import DocumentError, expand_paths, load_document
 from ingestion.models import DocumentProfile, ParsedLine, Program, Section, Unit
-from ingestion.parser import PARSER_VERSION, parse_document
+from ingestion.parser import PARSER_VERSION, heading_words, parse_document
 from ingestion.profile import build_profile
 from ingestion.programs import extract_programs
 from ingestion.units import build_units
@@ -87,7 +87,9 @@ def index_lock(index_dir: Path, wait_s: float | None = None) -> Iterator[None]:
 
 
 def unit_passage(unit: Unit, title: str) -> str:
-    """What the embedder reads of a unit: the section's title for context, its header and its text."""
+    """What the embedder reads of a unit: the section's title for context (without its numbering,
+    which is layout), its header and its text."""
+    title = heading_words(title) if title else ""
     head = f"{title}: " if title else ""
     header = f"{unit.header} " if unit.header else ""
     return (head + header + unit.display)[:DENSE_MAX_CHARS]
@@ -99,7 +101,12 @@ def unit_keywords(unit: Unit) -> str:
 
 
 def section_keywords(section: Section) -> str:
-    return " ".join(section.path[1:])
+    return " ".join(heading_words(h) for h in section.path[1:])
+
+
+def section_passage(section: Section) -> str:
+    """What the embedder reads of a section's title: its headings without their numbering."""
+    return " > ".join(heading_words(h) for h in section.path[1:]) or section.path[0]
 
 
 @dataclass
@@ -200,7 +207,7 @@ def _build(
     base_ids = [i for i, u in enumerate(units) if u.kind != "window"]
     passages = [unit_passage(units[i], title_of[(units[i].document, tuple(units[i].path))]) for i in base_ids]
     labels = sorted({u.label for u in units if u.label and u.kind == "field"})
-    titles = [" > ".join(s.path[1:]) or s.path[0] for s in sections]
+    titles = [section_passage(s) for s in sections]
     vectors_by_text = _embed(passages + titles + labels, embedder, index_dir, batch_size, progress)
     dim = embedder.dim
     vectors = np.zeros((len(units), dim), dtype=np.float32)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ingestion.models import LineKind, LoadedDocument, ParsedLine, SourceLine
 from knowledge.lexicon import load as load_lexicon
 
-PARSER_VERSION = "10"
+PARSER_VERSION = "11"
 
 ROMAN = "ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ"
 PART = re.compile(rf"^\s*([{ROMAN}])\.\s*(\S.*?)\s*$")
@@ -49,6 +49,17 @@ def task_heading(text: str) -> tuple[str, str, str] | None:
     if (opened and closer != ")") or (not opened and closer != "."):
         return None
     return word, re.sub(r"\s+", "", number), title
+
+
+_NUMBERED = re.compile(r"^\s*(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+|\d+)\s*\.\s*")
+
+
+def heading_words(heading: str) -> str:
+    """A heading without its numbering, which is layout, not content: `(과제 1-3) 도전하니깐 …` ->
+    `도전하니깐 …`, `Ⅳ. 전략 및 과제` -> `전략 및 과제`, `2. 산업구조 및 동향` -> `산업구조 및 동향`."""
+    if parsed := task_heading(heading):
+        return parsed[2]
+    return _NUMBERED.sub("", heading) or heading
 
 
 def normalise_space(text: str) -> str:

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ingestion.models import ParsedLine
-from ingestion.parser import task_heading
+from ingestion.parser import heading_words, task_heading
 from knowledge.lexicon import load as load_lexicon
 from knowledge.lexicon import squash
 
 _SPLIT = re.compile(r"[!‘’'\"“”&,·()\[\]]+")
-_NUMBERED = re.compile(r"^\d+\.\s*")
 
 
 @lru_cache(maxsize=1)
@@ -136,13 +135,6 @@ class NameMatch:
         return tuple(path[: len(self.path)]) == self.path
 
 
-def title_without_number(title: str) -> str:
-    """`(과제 1-3) 도전하니깐 …` -> `도전하니깐 …`; `2. 산업구조 및 동향` -> `산업구조 및 동향`."""
-    if parsed := task_heading(title):
-        return parsed[2]
-    return _NUMBERED.sub("", title)
-
-
 def _tails(title: str) -> set[str]:
     """Shorter names residents use for a long title: its tails from a word boundary whose distinctive
     part is still long (`청년취업사관학교` for `G밸리 4차 산업형 청년취업사관학교 조성`)."""
@@ -185,7 +177,7 @@ def build_name_index(lines: list[ParsedLine]) -> list[NamedSection]:
             title = line.value or ""
             if lexicon.block_role(title) is not None:
                 continue
-            title = title_without_number(title)
+            title = heading_words(title)
             fragments = [squash(f) for f in _SPLIT.split(title)]
             tails = {tail for tail in _tails(title) if distinctive(name_core(tail), line.document, line.path)}
             keys = {squash(title), *fragments, *tails}

@@ -14,7 +14,7 @@ from guro_jobs.factory import load_knowledge_base
 from guro_jobs.settings import Settings
 from ingestion.build import ingest
 from ingestion.loaders import DocumentError, load_document
-from ingestion.parser import PARSER_VERSION, parse_document
+from ingestion.parser import PARSER_VERSION, heading_words, parse_document
 from ingestion.units import build_units
 from knowledge.manifest import IndexInvalid, read_manifest
 from knowledge.store import KnowledgeBase
@@ -47,6 +47,21 @@ def test_parser_finds_exactly_the_27_tasks_with_titles(plan_lines):
     assert ("4-7", "일자리창출 우수기업 인증제 운영") in titles
     # Tasks hang directly under part Ⅳ, as citations name them.
     assert all(t.path == ["Ⅳ. 전략 및 과제", t.value] for t in tasks)
+
+
+@pytest.mark.parametrize(
+    ("heading", "words"),
+    [
+        ("(과제 1-3) 도전하니깐 청춘이다! 청년도전지원사업", "도전하니깐 청춘이다! 청년도전지원사업"),
+        ("(사업 2-1) 중장년 일자리센터", "중장년 일자리센터"),
+        ("과제 1-3. 청년도전지원사업", "청년도전지원사업"),
+        ("Ⅳ. 전략 및 과제", "전략 및 과제"),
+        ("2. 산업구조 및 동향", "산업구조 및 동향"),
+        ("추진배경", "추진배경"),
+    ],
+)
+def test_heading_numbering_is_layout_not_words(heading: str, words: str):
+    assert heading_words(heading) == words
 
 
 def test_part_three_tables_are_found_by_name_with_all_rows(plan_lines):

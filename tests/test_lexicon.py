@@ -64,6 +64,8 @@ def test_values_groups_and_places():
     assert places == ["금천구", "부산"] or sorted(places) == ["금천구", "부산"]
     assert lexicon.block_role("추진배경 및 현황") == "background"
     assert lexicon.has("refer", "그 중에 교육 프로그램은?") and lexicon.ordinal("첫 번째 거요") == 1
+    assert lexicon.year_offsets("올해 모집하나요? 내년에도 해요?") == [0, 1]
+    assert lexicon.year_offsets("작년에 했던 거") == [-1] and lexicon.year_offsets("청년 일자리") == []
 
 
 def test_a_malformed_file_names_its_line(tmp_path: Path):

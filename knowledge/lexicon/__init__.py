@@ -122,6 +122,7 @@ class Lexicon:
     block_roles: dict[str, str]  # squashed heading -> role
     discourse: dict[str, PhraseSet]
     ordinals: PhraseSet
+    relative_years: PhraseSet  # `올해` -> 0, `내년` -> 1: years counted from the plan's own
     _value_patterns: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
     _place_pattern: re.Pattern[str] | None = field(default=None, repr=False)
 
@@ -147,6 +148,10 @@ class Lexicon:
     def ordinal(self, text: str) -> int | None:
         found = self.ordinals.find(text)
         return int(found[0][1]) if found else None
+
+    def year_offsets(self, text: str) -> list[int]:
+        """Years the question names relative to the plan's own year (`올해` 0, `내년` 1)."""
+        return list(dict.fromkeys(int(value) for _, value, _ in self.relative_years.find(text)))
 
     def expand(self, word: str) -> tuple[str, ...]:
         """Plan-register words for an everyday or English word (empty when the word is the plan's own)."""
@@ -309,13 +314,13 @@ def load(folder: Path = FOLDER) -> Lexicon:
     national = tuple(sorted(_words(folder / "national_programs.txt"), key=len, reverse=True))
     block_roles = {squash(heading): role for role, heading, *_ in _rows("blocks.tsv", 2, folder)}
     discourse_pairs: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    ordinal_pairs: list[tuple[str, str]] = []
+    numbered: dict[str, list[tuple[str, str]]] = {"ordinal": [], "year": []}
     for row in _rows("discourse.tsv", 2, folder):
         role, phrase = row[0], row[1]
-        if role == "ordinal":
-            if len(row) < 3 or not row[2].isdigit():
-                raise LexiconError(f"discourse.tsv: ordinal {phrase!r} needs its rank in a third column")
-            ordinal_pairs.append((phrase, row[2]))
+        if role in numbered:
+            if len(row) < 3 or not re.fullmatch(r"[+-]?\d+", row[2]):
+                raise LexiconError(f"discourse.tsv: {role} {phrase!r} needs its number in a third column")
+            numbered[role].append((phrase, row[2]))
         else:
             discourse_pairs[role].append((phrase, role))
     lexicon = Lexicon(
@@ -338,7 +343,8 @@ def load(folder: Path = FOLDER) -> Lexicon:
         national_programs=national,
         block_roles=block_roles,
         discourse={role: PhraseSet.of(pairs) for role, pairs in discourse_pairs.items()},
-        ordinals=PhraseSet.of(ordinal_pairs),
+        ordinals=PhraseSet.of(numbered["ordinal"]),
+        relative_years=PhraseSet.of(numbered["year"]),
     )
     lexicon._value_patterns.update(_value_patterns(lexicon.value_units))
     names = sorted({p.name for p in places}, key=len, reverse=True)
