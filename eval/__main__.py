@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from eval.formats import QAFormatError, QAItem, ResultItem, read_jsonl, write_js
 from eval.summary import format_summary, summarise_files
 
 logger = logging.getLogger("eval")
+
+HASH_SEED = "0"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -30,6 +33,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if os.environ.get("PYTHONHASHSEED") != HASH_SEED:
+        # Sets of strings iterate in hash order, which Python salts per process: fix the salt so that the
+        # same data and seed give the same weights files from one run to the next.
+        os.execve(sys.executable, [sys.executable, "-m", "eval", *sys.argv[1:]], {**os.environ, "PYTHONHASHSEED": HASH_SEED})
     from eval.train import neutral, save, train, training_files
     from guro_jobs.factory import build_assistant
     from guro_jobs.settings import Settings

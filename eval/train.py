@@ -54,6 +54,7 @@ BROAD_GRID = tuple(round(float(x), 2) for x in np.arange(0.0, 0.95, 0.1))
 SIBLING_GRID = (1.01, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
 MAX_POSITIVES = 4
 MAX_NEGATIVES = 40
+CURVE_TARGETS = (0.01, 0.03, 0.05, 0.10, 0.20)  # the report shows the recall each would give
 LENGTH_PENALTY = 0.0002  # per character of the composed answer, when choosing support_ratio
 
 KINDS = {
@@ -237,6 +238,7 @@ class TrainResult:
     folds: list[FoldReport] = field(default_factory=list)
     decline_recall: float = 0.0
     false_declines: float = 0.0
+    decline_curve: list[tuple[float, float, float]] = field(default_factory=list)  # (target, recall, false)
     report: str = ""
 
 
@@ -305,20 +307,28 @@ def train_once(assistant: Assistant, examples: list[Example], files: list[Path])
         mask = fold_of != k
         model = fit_decline(dx[mask], dy[mask])
         decline_oof[~mask] = model.probability(dx[~mask])
-    answerable_p = np.sort(decline_oof[dy == 0])
-    cut = int(np.floor(len(answerable_p) * (1 - FALSE_DECLINE_TARGET)))
-    threshold = float(answerable_p[min(cut, len(answerable_p) - 1)]) + 1e-6 if len(answerable_p) else 0.5
-    recall = float((decline_oof[dy == 1] >= threshold).mean()) if (dy == 1).any() else 0.0
-    false = float((decline_oof[dy == 0] >= threshold).mean()) if (dy == 0).any() else 0.0
+    threshold, recall, false = _operating_point(decline_oof, dy, FALSE_DECLINE_TARGET)
+    curve = [(target, *_operating_point(decline_oof, dy, target)[1:]) for target in CURVE_TARGETS]
     meta = {"seed": SEED, "folds": FOLDS, "files": [f.name for f in files], "items": len(examples)}
     section = fit_pairwise(_section_groups(examples), "section", SEED, meta=meta)
     unit = fit_pairwise(
         _unit_groups(examples, assistant), "unit", SEED, params, meta
     )
     decline = fit_decline(dx, dy, threshold, meta)
-    result = TrainResult(section, unit, decline, folds, recall, false)
+    result = TrainResult(section, unit, decline, folds, recall, false, curve)
     result.report = render_report(result, examples)
     return result
+
+
+def _operating_point(p: np.ndarray, declined: np.ndarray, target: float) -> tuple[float, float, float]:
+    """The lowest threshold whose out-of-fold false declines stay at or under `target`, with the recall and
+    false-decline rate it gives."""
+    answerable_p = np.sort(p[declined == 0])
+    cut = int(np.floor(len(answerable_p) * (1 - target)))
+    threshold = float(answerable_p[min(cut, len(answerable_p) - 1)]) + 1e-6 if len(answerable_p) else 0.5
+    recall = float((p[declined == 1] >= threshold).mean()) if (declined == 1).any() else 0.0
+    false = float((p[declined == 0] >= threshold).mean()) if (declined == 0).any() else 0.0
+    return threshold, recall, false
 
 
 def _weights_table(model: LinearModel, title: str) -> list[str]:
@@ -356,6 +366,10 @@ def render_report(result: TrainResult, examples: list[Example]) -> str:
         "",
         f"threshold {result.decline.params['threshold']:.4f}: decline recall {result.decline_recall:.3f}, "
         f"false declines {result.false_declines:.3f} (target ≤ {FALSE_DECLINE_TARGET}).",
+        "",
+        "| false-decline target | decline recall | false declines |",
+        "| --- | --- | --- |",
+        *(f"| {t:.2f} | {r:.3f} | {f:.3f} |" for t, r, f in result.decline_curve),
         "",
         "## Weights (standardised features)",
     ]
