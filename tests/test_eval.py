@@ -195,3 +195,13 @@ def test_five_dev_items_round_trip_through_the_results_file(assistant, tmp_path:
     assert [r.id for r in again] == [i.id for i in items]
     assert all(r.citations or r.abstained for r in again)
     assert all(r.retrieved and r.latency_ms > 0 for r in again)
+
+
+def test_the_ranking_ablation_scores_bm25_dense_and_the_learned_ranker(assistant) -> None:
+    from eval.baseline import ablation_table, ranking_ablation
+
+    items = [i for i in read_jsonl(PROJECT_ROOT / "eval" / "qa" / "dev.jsonl", QAItem) if i.answerable][:8]
+    rows = ranking_ablation(assistant, items)
+    assert [r.name for r in rows] == ["BM25 only (section)", "dense only (section)", "learned ranker"]
+    assert all(r.summary.answerable == len(items) and 0.0 <= r.summary.hit_at_1 <= r.summary.hit_at_5 <= 1.0 for r in rows)
+    assert "learned ranker" in ablation_table(rows)
