@@ -20,7 +20,7 @@ from guro_jobs.clean import MAX_QUESTION_CHARS, clean_question
 from guro_jobs.compose import Composition, compose_answer, compose_list, line_lookup
 from guro_jobs.decide import Ranking, decide, decline_features, rank
 from guro_jobs.features import UnitTable, feature_matrix, section_matrix
-from guro_jobs.messages import keys, message
+from guro_jobs.messages import keys, message, table
 from guro_jobs.model import LinearModel
 from guro_jobs.models import Answer, RetrievedSection
 from guro_jobs.models import Verdict as VerdictModel
@@ -210,6 +210,8 @@ class Assistant:
     ) -> Answer:
         profile = self.kb.profile_of(composition.document)
         verdict = composition.verdict
+        unstated = self._unstated(question, composition) if mode == "extractive" else []
+        notices = [message("unstated", fields=", ".join(unstated))] if unstated else []
         return Answer(
             question=question.text,
             text=composition.text,
@@ -229,7 +231,23 @@ class Assistant:
             followups=self._followups(composition) if mode == "extractive" else [],
             contact=composition.contact,
             decline_probability=round(p_decline, 4),
+            notices=notices,
         )
+
+    def _unstated(self, question: Question, composition: Composition) -> list[str]:
+        """The specific fields asked (an amount, a date, a phone number) that the shown lines state neither
+        as a value of their kind nor under a label of theirs: the answer says so instead of implying it."""
+        names = table("field")
+        shown = {slot for u in composition.units for slot in self.table.label_slots[u]}
+        text = "\n".join(line.display() for line in composition.lines)
+        missing: list[str] = []
+        for slot in question.slots:
+            kinds = set(self.lexicon.slot_values.get(slot, ()))
+            if slot not in names or slot in shown or not kinds or self.lexicon.value_spans(text, kinds):
+                continue
+            if names[slot] not in missing:
+                missing.append(names[slot])
+        return missing
 
     def _decline(self, question: Question, ranking: Ranking, retrieved: list[RetrievedSection], plan: str, p: float) -> Answer:
         if question.other_places:
