@@ -328,3 +328,29 @@ def test_feedback_survives_a_foreign_schema_a_folder_and_a_lock(tmp_path: Path) 
         blocker.rollback()
         blocker.close()
     assert any(e.question == "잠긴 동안의 질문" for e in store.recent())
+
+
+# -- quotes ------------------------------------------------------------------------------------------
+def test_every_quote_of_every_answer_on_every_qa_set_is_the_plans_text_at_its_span(assistant, plan_path: Path) -> None:
+    """Checked against the plan file read again from disk, not against the index the answer came from."""
+    import re
+
+    from eval.formats import QAItem, read_jsonl
+    from guro_jobs.settings import PROJECT_ROOT
+
+    source = {line.number: line.text for line in load_document(plan_path).lines}
+
+    def squash(text: str) -> str:
+        return re.sub(r"\s+", "", text)
+
+    quotes, wrong = 0, []
+    for path in sorted((PROJECT_ROOT / "eval" / "qa").glob("*.jsonl")):
+        for item in read_jsonl(path, QAItem):
+            for citation in assistant.ask(item.question, history=item.history).citations:
+                for line in citation.lines:
+                    quotes += 1
+                    span = squash("".join(source.get(n, "") for n in range(line.start, line.end + 1)))
+                    if not squash(line.text) or squash(line.text) not in span:
+                        wrong.append((item.id, line.start, line.text[:60]))
+    assert quotes > 3000
+    assert wrong == []
