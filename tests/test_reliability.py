@@ -186,6 +186,8 @@ def _corruptions(folder: Path) -> dict[str, callable]:
         cases[f"truncate {name}"] = edit(name, lambda data: data[: len(data) // 2])
         cases[f"empty {name}"] = edit(name, lambda data: b"")
         cases[f"delete {name}"] = lambda name=name: (folder / name).unlink()
+        cases[f"flip the first byte of {name}"] = edit(name, lambda data: flip(0)(data))
+        cases[f"append a byte to {name}"] = edit(name, lambda data: data + b"\n")
     cases["edit an amount in units.json"] = edit("units.json", lambda d: d.replace("20만원".encode(), "90만원".encode(), 1))
     cases["edit a quoted line in lines.json"] = edit("lines.json", lambda d: d.replace("80명".encode(), "90명".encode(), 1))
     cases["empty the catalog"] = edit("catalog.json", lambda d: b"[]")
@@ -208,7 +210,7 @@ def test_every_corruption_of_the_index_is_detected(tiny_kb, fake_embedder, token
     plan.write_text(TINY_PLAN, encoding="utf-8")
     ingest([plan], built, fake_embedder, tokenizer)
     names = list(_corruptions(built))
-    assert len(names) >= 30
+    assert len(names) >= 38
     for name in names:
         folder = tmp_path / f"case-{names.index(name)}"
         shutil.copytree(built, folder)
