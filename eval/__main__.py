@@ -36,7 +36,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if os.environ.get("PYTHONHASHSEED") != HASH_SEED:
         # Sets of strings iterate in hash order, which Python salts per process: fix the salt so that the
         # same data and seed give the same weights files from one run to the next.
-        os.execve(sys.executable, [sys.executable, "-m", "eval", *sys.argv[1:]], {**os.environ, "PYTHONHASHSEED": HASH_SEED})
+        os.execve(sys.executable, [sys.executable, "-m", "eval", *args.argv], {**os.environ, "PYTHONHASHSEED": HASH_SEED})
     from eval.train import neutral, save, train, training_files
     from guro_jobs.factory import build_assistant
     from guro_jobs.settings import Settings
@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     baseline.add_argument("--out", default="eval/out/baseline")
     baseline.set_defaults(func=cmd_baseline)
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # what a re-run of this command is given
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)

@@ -12,7 +12,6 @@ Layout of an index folder (nothing is pickled; loading never runs code from the 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -22,6 +21,7 @@ import faiss
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
+from ingestion.loaders import sha256_of
 from ingestion.models import DocumentProfile, ParsedLine, Program, Section, Unit
 from knowledge.catalog import Catalog
 from knowledge.embeddings import Embedder
@@ -59,14 +59,6 @@ class StoredLines(BaseModel):
     lines: list[ParsedLine]
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_files(index_dir: Path, manifest: Manifest) -> None:
     """Every data file is there and is the file the manifest recorded (sha256)."""
     for name in DATA_FILES:
@@ -74,7 +66,7 @@ def check_files(index_dir: Path, manifest: Manifest) -> None:
         if not path.is_file():
             raise IndexInvalid(f"index file {name} is missing", "색인 파일 일부가 없습니다")
         expected = manifest.files.get(name)
-        if expected is None or file_sha256(path) != expected:
+        if expected is None or sha256_of(path) != expected:
             raise IndexInvalid(f"index file {name} does not match its checksum", "색인 파일이 손상되었습니다")
 
 
@@ -106,7 +98,7 @@ def write_index(
     (folder / CATALOG).write_text(
         json.dumps([p.model_dump(mode="json") for p in programs], ensure_ascii=False), encoding="utf-8"
     )
-    manifest.files = {name: file_sha256(folder / name) for name in DATA_FILES}
+    manifest.files = {name: sha256_of(folder / name) for name in DATA_FILES}
     # The manifest goes last: a folder without one is never taken for an index.
     (folder / MANIFEST).write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
 

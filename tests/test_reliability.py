@@ -220,14 +220,19 @@ def test_every_corruption_of_the_index_is_detected(tiny_kb, fake_embedder, token
         assert name  # every case above raised
 
 
-def test_a_second_ingest_waits_then_refuses_and_the_index_is_unchanged(fake_embedder, tokenizer, tmp_path: Path) -> None:
+def _tiny_index(tmp_path: Path, embedder, tokenizer) -> tuple[Path, Path, dict[str, bytes]]:
+    """The tiny plan, its index, and the index's bytes file by file (to prove it unchanged later)."""
     from tests.conftest import TINY_PLAN
 
     plan = tmp_path / "plan.txt"
     plan.write_text(TINY_PLAN, encoding="utf-8")
     index = tmp_path / "index"
-    ingest([plan], index, fake_embedder, tokenizer)
-    before = {p.name: p.read_bytes() for p in index.iterdir()}
+    ingest([plan], index, embedder, tokenizer)
+    return plan, index, {p.name: p.read_bytes() for p in index.iterdir()}
+
+
+def test_a_second_ingest_waits_then_refuses_and_the_index_is_unchanged(fake_embedder, tokenizer, tmp_path: Path) -> None:
+    plan, index, before = _tiny_index(tmp_path, fake_embedder, tokenizer)
     held = threading.Event()
     release = threading.Event()
 
@@ -258,13 +263,7 @@ def test_a_second_ingest_waits_then_refuses_and_the_index_is_unchanged(fake_embe
 
 
 def test_a_bad_document_leaves_the_old_index_byte_identical(fake_embedder, tokenizer, tmp_path: Path) -> None:
-    from tests.conftest import TINY_PLAN
-
-    plan = tmp_path / "plan.txt"
-    plan.write_text(TINY_PLAN, encoding="utf-8")
-    index = tmp_path / "index"
-    ingest([plan], index, fake_embedder, tokenizer)
-    before = {p.name: p.read_bytes() for p in index.iterdir()}
+    plan, index, before = _tiny_index(tmp_path, fake_embedder, tokenizer)
     for name, content in (("nul.txt", b"\x00\x00"), ("empty.md", b""), ("bad.pdf", b"%PDF-1.4 x"), ("bad.hwpx", b"PK")):
         bad = tmp_path / name
         bad.write_bytes(content)
