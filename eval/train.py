@@ -39,22 +39,22 @@ from guro_jobs.clean import clean_question
 from guro_jobs.compose import compose_answer
 from guro_jobs.decide import DECLINE_FEATURES, DECLINE_VERSION, Ranking, decline_features, rank
 from guro_jobs.features import FEATURE_NAMES, FEATURE_VERSION, SECTION_FEATURES, SECTION_VERSION
-from guro_jobs.model import DECLINE_FILE, SECTION_FILE, UNIT_FILE, LinearModel
+from guro_jobs.model import DECLINE_FILE, MEMORY_FILE, SECTION_FILE, UNIT_FILE, LinearModel, NeighbourMemory
 
 logger = logging.getLogger(__name__)
 
 QA_DIR = Path(__file__).resolve().parent / "qa"
-HELD_OUT = frozenset({"test.jsonl", "natural-final.jsonl"})
+HELD_OUT = frozenset({"test.jsonl", "natural-final-2.jsonl"})
 FOLDS = 5
 SEED = 13
 C = 0.5
-FALSE_DECLINE_TARGET = 0.03  # below the issue's 0.05, so that unseen questions keep a margin
-SUPPORT_GRID = tuple(round(float(x), 2) for x in np.arange(0.2, 0.95, 0.05))
+FALSE_DECLINE_TARGET = 0.02  # held-out sets ran 2–3 points above the out-of-fold rate: this keeps them under 0.05
+SUPPORT_GRID = tuple(round(float(x), 2) for x in np.arange(0.05, 0.95, 0.05))
 BROAD_GRID = tuple(round(float(x), 2) for x in np.arange(0.0, 0.95, 0.1))
-SIBLING_GRID = (1.01, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
+SIBLING_GRID = (1.01, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
 MAX_POSITIVES = 4
 MAX_NEGATIVES = 40
-CURVE_TARGETS = (0.01, 0.03, 0.05, 0.10, 0.20)  # the report shows the recall each would give
+CURVE_TARGETS = (0.01, 0.02, 0.03, 0.05, 0.10, 0.20)  # the report shows the recall each would give
 LENGTH_PENALTY = 0.0002  # per character of the composed answer, when choosing support_ratio
 
 KINDS = {
@@ -240,16 +240,19 @@ class TrainResult:
     false_declines: float = 0.0
     decline_curve: list[tuple[float, float, float]] = field(default_factory=list)  # (target, recall, false)
     report: str = ""
+    memory: NeighbourMemory | None = None
 
 
 def train(assistant: Assistant, files: list[Path], quiet: bool = False, passes: int = 2) -> TrainResult:
     """Fit the three models (see the module docstring); `assistant` supplies the index and the path."""
     assistant.section_model, assistant.unit_model, assistant.decline = neutral("section"), neutral("unit"), neutral("decline")
+    assistant.memory = None  # the training questions must not meet themselves
     result: TrainResult | None = None
     for _ in range(passes):
         examples = collect(assistant, files, quiet)
         result = train_once(assistant, examples, files)
         assistant.section_model, assistant.unit_model, assistant.decline = result.section, result.unit, result.decline
+        assistant.memory = result.memory
     assert result is not None
     return result
 
@@ -302,11 +305,17 @@ def train_once(assistant: Assistant, examples: list[Example], files: list[Path])
         ]
     )
     dy = np.array([0 if e.item.answerable else 1 for e in examples])
+    memory = question_memory(examples, assistant)
+    # The neighbour features of an item never see the item: each fold's come from the other folds'
+    # questions (what a new question meets at serving), and the out-of-fold evaluation of fold k also
+    # keeps fold k out of the memory the training items' features were read from.
+    dx_served = _with_neighbours(dx, memory, fold_of, exclude=None)
     decline_oof = np.zeros(len(examples))
     for k in range(FOLDS):
         mask = fold_of != k
-        model = fit_decline(dx[mask], dy[mask])
-        decline_oof[~mask] = model.probability(dx[~mask])
+        dx_k = _with_neighbours(dx, memory, fold_of, exclude=k)
+        model = fit_decline(dx_k[mask], dy[mask])
+        decline_oof[~mask] = model.probability(dx_served[~mask])
     threshold, recall, false = _operating_point(decline_oof, dy, FALSE_DECLINE_TARGET)
     curve = [(target, *_operating_point(decline_oof, dy, target)[1:]) for target in CURVE_TARGETS]
     meta = {"seed": SEED, "folds": FOLDS, "files": [f.name for f in files], "items": len(examples)}
@@ -314,10 +323,31 @@ def train_once(assistant: Assistant, examples: list[Example], files: list[Path])
     unit = fit_pairwise(
         _unit_groups(examples, assistant), "unit", SEED, params, meta
     )
-    decline = fit_decline(dx, dy, threshold, meta)
-    result = TrainResult(section, unit, decline, folds, recall, false, curve)
+    decline = fit_decline(dx_served, dy, threshold, meta)
+    result = TrainResult(section, unit, decline, folds, recall, false, curve, memory=memory)
     result.report = render_report(result, examples)
     return result
+
+
+def question_memory(examples: list[Example], assistant: Assistant) -> NeighbourMemory:
+    """Every training question by what it asks (embedded as at serving), labelled 1 when unanswerable."""
+    vectors = np.vstack([e.evidence.candidates.asked_vector for e in examples]).astype(np.float32)
+    labels = np.array([0 if e.item.answerable else 1 for e in examples], np.int8)
+    texts = [e.evidence.question.asked for e in examples]
+    return NeighbourMemory(texts, labels, vectors, assistant.kb.embedder.id, DECLINE_VERSION).fitted()
+
+
+def _with_neighbours(dx: np.ndarray, memory: NeighbourMemory, fold_of: np.ndarray, exclude: int | None) -> np.ndarray:
+    """`dx` with the neighbour features of each item read from the memory of the other folds (and not
+    fold `exclude`)."""
+    out = dx.copy()
+    columns = [DECLINE_FEATURES.index(n) for n in ("neighbour_share", "neighbour_gap", "neighbour_probe")]
+    for f in range(FOLDS):
+        keep = (fold_of != f) & (fold_of != exclude if exclude is not None else True)
+        fold_memory = memory.subset(keep)
+        for i in np.flatnonzero(fold_of == f):
+            out[i, columns] = fold_memory.features(memory.vectors[i])
+    return out
 
 
 def _operating_point(p: np.ndarray, declined: np.ndarray, target: float) -> tuple[float, float, float]:
@@ -386,4 +416,7 @@ def save(result: TrainResult, weights_dir: Path) -> list[Path]:
     result.unit.save(paths[1])
     result.decline.save(paths[2])
     paths[3].write_text(result.report, encoding="utf-8")
+    if result.memory is not None:
+        paths.append(weights_dir / MEMORY_FILE)
+        result.memory.save(paths[-1])
     return paths

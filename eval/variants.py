@@ -170,7 +170,7 @@ class CachedEmbedder:
         return _Cached()
 
 
-def evaluate_plan(plan_path: Path, index_dir: Path, embedder, tokenizer, models, items: list[QAItem]):
+def evaluate_plan(plan_path: Path, index_dir: Path, embedder, tokenizer, models, items: list[QAItem], memory=None):
     """Build an index of one plan and run QA items through the production assistant over it:
     (number of catalog programs, summary, results)."""
     from eval.runner import run_items
@@ -183,6 +183,6 @@ def evaluate_plan(plan_path: Path, index_dir: Path, embedder, tokenizer, models,
 
     ingest([plan_path], index_dir, embedder, tokenizer, force=True)
     kb = KnowledgeBase.load(index_dir, embedder, tokenizer, PARSER_VERSION)
-    assistant = Assistant(kb, *models, load_lexicon())
+    assistant = Assistant(kb, *models, load_lexicon(), memory=memory)
     results = run_items(assistant, items)
     return len(kb.catalog), summarise_files(items, results), results

@@ -21,7 +21,7 @@ from guro_jobs.compose import Composition, compose_answer, compose_list, line_lo
 from guro_jobs.decide import Ranking, decide, decline_features, rank
 from guro_jobs.features import UnitTable, feature_matrix, section_matrix
 from guro_jobs.messages import keys, message, table
-from guro_jobs.model import LinearModel
+from guro_jobs.model import LinearModel, NeighbourMemory
 from guro_jobs.models import Answer, RetrievedSection
 from guro_jobs.models import Verdict as VerdictModel
 from guro_jobs.retrieve import MIN_SECTIONS, Candidates, retrieve
@@ -69,8 +69,10 @@ class Assistant:
         lexicon: Lexicon,
         llm: LLMAnswerer | None = None,
         max_question_chars: int = MAX_QUESTION_CHARS,
+        memory: NeighbourMemory | None = None,
     ) -> None:
         self.kb = kb
+        self.memory = memory
         self.section_model = section_model
         self.unit_model = unit_model
         self.decline = decline
@@ -129,7 +131,7 @@ class Assistant:
         section_ids, section_features = section_matrix(question, candidates, features, self.kb, self.table)
         ranking = rank(features, section_ids, section_features, candidates, self.kb, self.section_model, self.unit_model)
         decline_x = decline_features(
-            question, ranking, candidates, section_ids, section_features, self.kb, self.table, self.lexicon
+            question, ranking, candidates, section_ids, section_features, self.kb, self.table, self.lexicon, self.memory
         )
         return Evidence(question, candidates, features, section_ids, section_features, ranking, decline_x)
 
@@ -210,7 +212,8 @@ class Assistant:
     ) -> Answer:
         profile = self.kb.profile_of(composition.document)
         verdict = composition.verdict
-        unstated = self._unstated(question, composition) if mode == "extractive" else []
+        names = table("field")
+        unstated = list(dict.fromkeys(names[s] for s in composition.unstated if s in names)) if mode == "extractive" else []
         notices = [message("unstated", fields=", ".join(unstated))] if unstated else []
         return Answer(
             question=question.text,
@@ -233,21 +236,6 @@ class Assistant:
             decline_probability=round(p_decline, 4),
             notices=notices,
         )
-
-    def _unstated(self, question: Question, composition: Composition) -> list[str]:
-        """The specific fields asked (an amount, a date, a phone number) that the shown lines state neither
-        as a value of their kind nor under a label of theirs: the answer says so instead of implying it."""
-        names = table("field")
-        shown = {slot for u in composition.units for slot in self.table.label_slots[u]}
-        text = "\n".join(line.display() for line in composition.lines)
-        missing: list[str] = []
-        for slot in question.slots:
-            kinds = set(self.lexicon.slot_values.get(slot, ()))
-            if slot not in names or slot in shown or not kinds or self.lexicon.value_spans(text, kinds):
-                continue
-            if names[slot] not in missing:
-                missing.append(names[slot])
-        return missing
 
     def _decline(self, question: Question, ranking: Ranking, retrieved: list[RetrievedSection], plan: str, p: float) -> Answer:
         if question.other_places:

@@ -46,6 +46,7 @@ class Composition:
     programs: list[str] = field(default_factory=list)
     verdict: Verdict | None = None
     contact: str | None = None
+    unstated: list[str] = field(default_factory=list)  # slots asked that the shown lines do not state
 
 
 def strip_bullet(text: str) -> str:
@@ -146,15 +147,15 @@ def compose_answer(
                 more.extend((heading_words(sec.title), ln) for ln in unit_lines)
     path = kb.sections[section].path
     title = heading_words(kb.sections[section].title)
-    # The verdict is about the program whose criteria the plan states (a summary row states none).
-    program = next(
-        (
-            p
-            for p in (program_for(kb, kb.units[u].document, kb.units[u].path, kb.units[u].start) for u in chosen)
-            if p is not None and (p.target is not None or p.age is not None)
-        ),
-        None,
-    )
+    # The verdict is about the program whose criteria the plan states (a summary row states none): the
+    # one the question names when it names one, else the first shown.
+    stated = [
+        p
+        for p in (program_for(kb, kb.units[u].document, kb.units[u].path, kb.units[u].start) for u in chosen)
+        if p is not None and (p.target is not None or p.age is not None)
+    ]
+    named = [p for p in stated if any(m.covers(p.document, p.section_path, p.span.start, p.span.end) for m in question.focus)]
+    program = next(iter(named or stated), None)
     owners = [program_for(kb, kb.units[u].document, kb.units[u].path, kb.units[u].start) for u in chosen]
     contact = next((f"{p.contact.label} : {p.contact.text}" for p in owners if p is not None and p.contact), None)
     asks_eligibility = question.yesno or bool({"target", "age"} & set(question.slots))
@@ -170,7 +171,7 @@ def compose_answer(
     head = title
     if verdict is not None:
         head = f"{verdict.label} — {verdict.reason}" if verdict.reason else verdict.label
-        head = f"{title}: {head}"
+        head = f"{heading_words(program.name) if program is not None and program.name else title}: {head}"
     return Composition(
         text="\n".join([head, *body]),
         lines=lines,
@@ -182,7 +183,25 @@ def compose_answer(
         highlights=highlights(lines, question, lexicon),
         verdict=verdict,
         contact=contact,
+        unstated=unstated(question, chosen, lines, kb, lexicon),
     )
+
+
+def unstated(question: Question, units: list[int], lines: list[ParsedLine], kb: KnowledgeBase, lexicon: Lexicon) -> list[str]:
+    """The specific slots asked (an amount, a date, a phone number) that the shown lines state neither as a
+    value of their kind nor under a label of theirs: the answer says so instead of implying it."""
+    shown: set[str] = set()
+    for u in units:
+        unit = kb.units[u]
+        shown |= lexicon.label_slots(unit.label or "") | lexicon.label_slots(unit.header or "")
+    text = "\n".join(line.display() for line in lines)
+    missing: list[str] = []
+    for slot in question.slots:
+        kinds = set(lexicon.slot_values.get(slot, ()))
+        if slot in shown or not kinds or lexicon.value_spans(text, kinds) or slot in missing:
+            continue
+        missing.append(slot)
+    return missing
 
 
 def _other_named_sections(question: Question, ranking: Ranking, kb: KnowledgeBase, section: int) -> list[int]:

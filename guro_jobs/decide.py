@@ -16,13 +16,13 @@ from typing import Literal
 import numpy as np
 
 from guro_jobs.features import SECTION_FEATURES, UnitTable
-from guro_jobs.model import LinearModel
+from guro_jobs.model import LinearModel, NeighbourMemory
 from guro_jobs.retrieve import Candidates
 from guro_jobs.understand import Question
 from knowledge.lexicon import Lexicon
 from knowledge.store import KnowledgeBase
 
-DECLINE_VERSION = "decline-7"
+DECLINE_VERSION = "decline-9"
 
 
 @dataclass
@@ -63,6 +63,13 @@ class DeclineEvidence:
     focus_uncovered: float = 0.0
     focus_uncovered_share: float = 0.0
     year_absent: float = 0.0
+    asked_program: float = 0.0
+    asked_section: float = 0.0
+    asked_gap: float = 0.0
+    asked_focus_gap: float = 0.0
+    neighbour_share: float = 0.0
+    neighbour_gap: float = 0.0
+    neighbour_probe: float = 0.0
 
 
 DECLINE_FEATURES: tuple[str, ...] = tuple(f.name for f in fields(DeclineEvidence))
@@ -120,8 +127,10 @@ def decline_features(
     kb: KnowledgeBase,
     table: UnitTable,
     lexicon: Lexicon,
+    memory: NeighbourMemory | None = None,
 ) -> np.ndarray:
-    """The evidence features of the decline classifier, in `DECLINE_FEATURES` order."""
+    """The evidence features of the decline classifier, in `DECLINE_FEATURES` order; `memory` (the
+    questions the model learned from) gives the neighbour features, which stay 0 without one."""
     scol = {name: i for i, name in enumerate(SECTION_FEATURES)}
     f = dict.fromkeys(DECLINE_FEATURES, 0.0)
     specific_slots = lexicon.specific_slots
@@ -190,6 +199,15 @@ def decline_features(
             *(table.section_tokens[i] for i, sec in enumerate(kb.sections) if (sec.document, *sec.path[:2]) == (top.document, *top.path[:2]))
         )
         uncovered = [w for w in focus if w not in task_tokens and not set(lexicon.expand(w)) & task_tokens]
+        # How well the best program's own lines meet what is asked of it (its name left out), against
+        # the best line anywhere: a detail the program never states is met better elsewhere, or nowhere.
+        asked_dense = candidates.asked_dense
+        program = [u for i, sec in enumerate(kb.sections) if (sec.document, *sec.path[:2]) == (top.document, *top.path[:2]) for u in sec.units]
+        best = float(asked_dense.max()) if len(asked_dense) else 0.0
+        f["asked_program"] = float(asked_dense[program].max()) if program else 0.0
+        f["asked_section"] = float(asked_dense[top.units].max()) if top.units else 0.0
+        f["asked_gap"] = f["asked_program"] - best
+        f["asked_focus_gap"] = f["asked_gap"] * float(bool(question.focus))
         f["focus_words"] = float(len(focus))
         f["focus_uncovered"] = float(len(uncovered))
         f["focus_uncovered_share"] = len(uncovered) / len(focus) if focus else 0.0
@@ -210,6 +228,8 @@ def decline_features(
     main_words = {w for w, _ in kb.tokenizer.tagged(question.main)}
     f["main_unknown"] = math.log1p(sum(1 for w in question.unknown if w in main_words))
     f["personal"] = float(lexicon.has("personal", question.text))
+    if memory is not None:
+        f["neighbour_share"], f["neighbour_gap"], f["neighbour_probe"] = memory.features(candidates.asked_vector)
     return np.array([f[name] for name in DECLINE_FEATURES], np.float32)
 
 

@@ -9,14 +9,14 @@ from pathlib import Path
 from guro_jobs.assistant import Assistant, LLMAnswerer
 from guro_jobs.decide import DECLINE_FEATURES, DECLINE_VERSION
 from guro_jobs.features import FEATURE_NAMES, FEATURE_VERSION, SECTION_FEATURES, SECTION_VERSION
-from guro_jobs.model import DECLINE_FILE, SECTION_FILE, UNIT_FILE, LinearModel
+from guro_jobs.model import DECLINE_FILE, MEMORY_FILE, SECTION_FILE, UNIT_FILE, LinearModel, NeighbourMemory
 from guro_jobs.settings import Settings
 from ingestion.build import IngestReport, ProgressCallback, ingest
 from ingestion.parser import PARSER_VERSION
 from knowledge.embeddings import Embedder, create_embedder
 from knowledge.keywords import KoreanTokenizer
 from knowledge.lexicon import load as load_lexicon
-from knowledge.manifest import IndexInvalid
+from knowledge.manifest import IndexInvalid, read_manifest
 from knowledge.store import KnowledgeBase
 
 logger = logging.getLogger(__name__)
@@ -43,16 +43,20 @@ def load_knowledge_base(
     tokenizer: KoreanTokenizer | None = None,
     progress: ProgressCallback | None = None,
 ) -> tuple[KnowledgeBase, LoadReport]:
-    """Load the index; a missing, corrupt or mismatched one is rebuilt from the bundled plan."""
+    """Load the index; a missing, corrupt or mismatched one is rebuilt from the documents it was built from
+    (those still where its manifest says), or from the bundled plan when none of them is."""
     embedder = embedder or create_embedder_from(settings)
     tokenizer = tokenizer or KoreanTokenizer()
     try:
         kb = KnowledgeBase.load(settings.index_dir, embedder, tokenizer, PARSER_VERSION)
         return kb, LoadReport(rebuilt=False)
     except IndexInvalid as problem:
-        logger.warning("index at %s cannot be used (%s); rebuilding from the bundled plan", settings.index_dir, problem)
+        sources = _index_sources(settings.index_dir) or [settings.bundled_plan]
+        logger.warning(
+            "index at %s cannot be used (%s); rebuilding from %s", settings.index_dir, problem, ", ".join(p.name for p in sources)
+        )
         report = ingest(
-            [settings.bundled_plan],
+            sources,
             settings.index_dir,
             embedder,
             tokenizer,
@@ -62,6 +66,16 @@ def load_knowledge_base(
         )
         kb = KnowledgeBase.load(settings.index_dir, embedder, tokenizer, PARSER_VERSION)
         return kb, LoadReport(rebuilt=True, reason=str(problem), reason_ko=problem.reason_ko, ingest=report)
+
+
+def _index_sources(index_dir: Path) -> list[Path]:
+    """The documents an index was built from that are still on disk (none when its manifest is unreadable)."""
+    try:
+        manifest = read_manifest(index_dir)
+    except IndexInvalid:
+        return []
+    paths = [Path(d.path) for d in manifest.documents]
+    return [p for p in dict.fromkeys(paths) if p.is_file()]
 
 
 def create_llm(settings: Settings) -> LLMAnswerer | None:
@@ -83,19 +97,34 @@ def load_models(weights_dir: Path) -> Models:
     return section, unit, decline
 
 
+def load_memory(weights_dir: Path, kb: KnowledgeBase) -> NeighbourMemory | None:
+    """The decline model's memory of questions; without one (an older weights folder) the neighbour
+    features stay 0 and a warning says how to get it."""
+    path = weights_dir / MEMORY_FILE
+    if not path.exists():
+        logger.warning("%s is missing: declines work without question neighbours; run `python -m eval train`", path)
+        return None
+    return NeighbourMemory.load(path, DECLINE_VERSION, kb.embedder)
+
+
 def build_assistant(
     settings: Settings | None = None,
     progress: ProgressCallback | None = None,
     kb: KnowledgeBase | None = None,
     models: Models | None = None,
+    memory: NeighbourMemory | None = None,
 ) -> tuple[Assistant, LoadReport]:
+    """The assistant over the index of `settings` (built or rebuilt when needed). Without `models`, the
+    learned weights and the decline memory come from the weights folder; with them, `memory` goes with
+    them (None: no question neighbours, as while training)."""
     settings = settings or Settings()
     report = LoadReport(rebuilt=False)
     if kb is None:
         kb, report = load_knowledge_base(settings, progress=progress)
     section, unit, decline = models or load_models(settings.weights_dir)
     assistant = Assistant(
-        kb, section, unit, decline, load_lexicon(), llm=create_llm(settings), max_question_chars=settings.max_question_chars
+        kb, section, unit, decline, load_lexicon(), llm=create_llm(settings), max_question_chars=settings.max_question_chars,
+        memory=load_memory(settings.weights_dir, kb) if models is None else memory,
     )
     # Kiwi and the C embedder load lazily on first use (about 2 s): pay it at start-up, not on the
     # resident's first question.

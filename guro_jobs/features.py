@@ -23,8 +23,8 @@ from knowledge.lexicon import load as load_lexicon
 from knowledge.names import NameMatch
 from knowledge.store import KnowledgeBase
 
-FEATURE_VERSION = "units-5"
-SECTION_VERSION = "sections-4"
+FEATURE_VERSION = "units-6"
+SECTION_VERSION = "sections-6"
 KINDS: tuple[str, ...] = get_args(UnitKind)
 PART_ROLES: tuple[str, ...] = tuple(role for role in get_args(PartRole) if role != "other")
 BLOCK_ROLES = ("background", "overview", "yearly", "budget")  # roles of knowledge/lexicon/blocks.tsv a section has
@@ -52,6 +52,8 @@ class UnitScalars:
     dense_gap: float
     dense_main: float
     dense_main_gap: float
+    dense_asked: float
+    dense_asked_gap: float
     bm25: float
     coverage: float
     label_coverage: float
@@ -282,6 +284,9 @@ def feature_matrix(
     out[:, col["dense_gap"]] = dense - dense.max()
     out[:, col["dense_main"]] = main
     out[:, col["dense_main_gap"]] = main - main.max()
+    asked = candidates.asked_dense[units]
+    out[:, col["dense_asked"]] = asked
+    out[:, col["dense_asked_gap"]] = asked - asked.max()
     out[:, col["bm25"]] = bm25 / bm25.max() if bm25.max() > 0 else 0.0
     idf = kb.unit_bm25.idf
     terms = list(dict.fromkeys(question.terms))

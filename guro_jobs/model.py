@@ -92,3 +92,106 @@ class LinearModel:
         if not (len(model.mean) == len(model.scale) == len(model.coef) == n) or np.any(model.scale <= 0):
             raise ModelError(f"{path}: weights do not fit {n} features; run `python -m eval train`")
         return model
+
+
+MEMORY_FILE = "decline-memory.json"
+NEIGHBOURS = 20
+PROBE_C = 10.0  # regularisation of the probe (chosen on out-of-fold decline recall, see eval/train.py)
+
+
+@dataclass
+class NeighbourMemory:
+    """The questions the decline model learned from, by what each asks of a program (its `asked` text,
+    embedded), and whether the plan answered it. A new question's nearest neighbours say how often
+    questions of its kind — a phone number, a person's name, an exact opening day — went unanswered.
+    A linear probe over the same vectors (a logistic regression fitted on the memory) says it as one
+    number.
+
+    Saved as JSON (texts, labels, float16 vectors in base64, the probe) with the embedder they were made
+    by; with another embedder the texts are embedded again and the probe refitted on load."""
+
+    texts: list[str]
+    labels: np.ndarray  # 1: the plans do not answer it
+    vectors: np.ndarray  # (n, dim) float32, L2-normalised
+    embedder: str
+    version: str
+    probe: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    probe_intercept: float = 0.0
+
+    def features(self, vector: np.ndarray) -> tuple[float, float, float]:
+        """(share of the nearest questions the plans did not answer, best similarity to an unanswered
+        question minus best similarity to an answered one, the probe's score)."""
+        if not len(self.labels) or self.vectors.shape[1] != len(vector):
+            return 0.0, 0.0, 0.0
+        sims = self.vectors @ vector
+        k = min(NEIGHBOURS, len(sims))
+        near = np.argsort(-sims, kind="stable")[:k]
+        unanswered = sims[self.labels == 1]
+        answered = sims[self.labels == 0]
+        gap = (float(unanswered.max()) if len(unanswered) else 0.0) - (float(answered.max()) if len(answered) else 0.0)
+        probe = float(vector @ self.probe + self.probe_intercept) if len(self.probe) == len(vector) else 0.0
+        return float(self.labels[near].mean()), gap, probe
+
+    def fitted(self) -> NeighbourMemory:
+        """The memory with its probe fitted on its own questions (needs both kinds of question)."""
+        from sklearn.linear_model import LogisticRegression  # training and re-embedding only
+
+        if len(set(self.labels.tolist())) < 2:
+            self.probe, self.probe_intercept = np.zeros(self.vectors.shape[1] if self.vectors.ndim == 2 else 0), 0.0
+            return self
+        model = LogisticRegression(C=PROBE_C, max_iter=5000, class_weight="balanced").fit(self.vectors, self.labels)
+        self.probe, self.probe_intercept = model.coef_[0].astype(np.float64), float(model.intercept_[0])
+        return self
+
+    def subset(self, keep: np.ndarray) -> NeighbourMemory:
+        return NeighbourMemory(
+            [t for t, k in zip(self.texts, keep, strict=True) if k], self.labels[keep], self.vectors[keep], self.embedder, self.version
+        ).fitted()
+
+    def save(self, path: Path) -> None:
+        import base64
+
+        data = {
+            "kind": "decline-memory",
+            "feature_version": self.version,
+            "embedder": self.embedder,
+            "dim": int(self.vectors.shape[1]) if self.vectors.ndim == 2 else 0,
+            "texts": self.texts,
+            "labels": [int(x) for x in self.labels],
+            "vectors": base64.b64encode(self.vectors.astype("<f2").tobytes()).decode("ascii"),
+            "probe": [round(float(x), 8) for x in self.probe],
+            "probe_intercept": round(float(self.probe_intercept), 8),
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path, version: str, embedder: object) -> NeighbourMemory:
+        """The memory at `path`; `embedder` (a knowledge.embeddings.Embedder) re-embeds the texts when the
+        memory was made by another one."""
+        import base64
+
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            texts = [str(t) for t in data["texts"]]
+            labels = np.asarray(data["labels"], dtype=np.int8)
+            raw = np.frombuffer(base64.b64decode(data["vectors"]), dtype="<f2").astype(np.float32)
+            dim = int(data["dim"])
+            probe = np.asarray(data.get("probe", []), dtype=np.float64)
+            intercept = float(data.get("probe_intercept", 0.0))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelError(f"{path}: cannot read the decline memory ({exc}); run `python -m eval train`") from exc
+        if data.get("kind") != "decline-memory" or data.get("feature_version") != version:
+            raise ModelError(
+                f"{path}: decline memory of version {data.get('feature_version')!r}, this code needs {version!r}; "
+                "run `python -m eval train` to retrain"
+            )
+        if len(texts) != len(labels) or (dim and raw.size != len(texts) * dim):
+            raise ModelError(f"{path}: decline memory is inconsistent; run `python -m eval train`")
+        vectors = raw.reshape(len(texts), dim) if dim else np.zeros((0, 0), np.float32)
+        made_by = str(data.get("embedder", ""))
+        own = str(getattr(embedder, "id", ""))
+        if own and made_by != own and texts:
+            vectors = np.asarray(embedder.queries(texts), dtype=np.float32)  # type: ignore[attr-defined]
+            return cls(texts, labels, vectors, own, version).fitted()
+        return cls(texts, labels, vectors, made_by, version, probe, intercept)

@@ -33,6 +33,8 @@ class Candidates:
     section_main_dense: np.ndarray
     title_dense: np.ndarray  # cosine of every section's heading path alone
     title_main_dense: np.ndarray
+    asked_vector: np.ndarray  # what is asked, program names left out (embedded)
+    asked_dense: np.ndarray  # cosine of every unit with it
     unit_bm25: dict[int, float]
     section_bm25: dict[int, float]
     label_dense: np.ndarray  # cosine of every field label
@@ -51,6 +53,7 @@ def retrieve(question: Question, kb: KnowledgeBase, documents: list[str] | None 
     """Candidates for one question; `documents` limits them to some plans (None: every plan)."""
     vector = kb.embedder.query(question.query)
     main = kb.embedder.query(question.main) if question.main != question.query else vector
+    asked = kb.embedder.query(question.asked) if question.asked != question.main else main
     unit_dense = kb.vectors @ vector
     section_dense = kb.section_vectors @ vector
     label_dense = kb.label_vectors @ vector if len(kb.label_vectors) else np.zeros(0, np.float32)
@@ -111,6 +114,8 @@ def retrieve(question: Question, kb: KnowledgeBase, documents: list[str] | None 
         section_main_dense=kb.section_vectors @ main,
         title_dense=kb.title_vectors @ vector,
         title_main_dense=kb.title_vectors @ main,
+        asked_vector=asked,
+        asked_dense=kb.vectors @ asked,
         unit_bm25=unit_bm25,
         section_bm25=section_bm25,
         label_dense=label_dense,

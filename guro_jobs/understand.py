@@ -58,6 +58,7 @@ class Question:
     text: str
     query: str  # what the embedder reads
     main: str  # the question proper (no background clauses), embedded too
+    asked: str  # … without the program names it gives: the detail asked about a program, embedded too
     tokens: list[tuple[str, str]]  # Kiwi content words with tags
     terms: list[str]  # BM25 terms: content words and their plan-register expansions
     expansions: list[str]  # the plan-register words the lexicon gave for everyday or English words
@@ -89,12 +90,17 @@ class Question:
         return self.names or self.carried
 
 
-def _asker(text: str, lexicon: Lexicon, names: list[NameMatch]) -> Asker:
-    """What the asker says of themselves; words of a program's name (`청년도전지원사업`) say nothing."""
-    own = text
+def without_names(text: str, names: list[NameMatch]) -> str:
+    """The text with the program names it matched taken out (spacing inside a name may differ)."""
     for match in names:
         if match.key:
-            own = re.sub(r"\s*".join(re.escape(ch) for ch in match.key), " ", own, flags=re.IGNORECASE)
+            text = re.sub(r"\s*".join(re.escape(ch) for ch in match.key), " ", text, flags=re.IGNORECASE)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _asker(text: str, lexicon: Lexicon, names: list[NameMatch]) -> Asker:
+    """What the asker says of themselves; words of a program's name (`청년도전지원사업`) say nothing."""
+    own = without_names(text, names)
     asker = Asker(groups=lexicon.groups(own, side="question"), text=own)
     if m := DECADE.search(text):
         decade = int(m.group(1)) * 10
@@ -156,10 +162,13 @@ def understand(
         terms.extend(t for t in found if t not in terms)
         expansions.extend(t for t in found if t not in expansions and t not in content)
     names = match_names(text, kb.names)
+    main = main_clause(text, lexicon)
+    rest = without_names(main, names)
     question = Question(
         text=text,
         query=text,
-        main=main_clause(text, lexicon),
+        main=main,
+        asked=rest if len(re.findall(r"[가-힣A-Za-z]", rest)) >= 2 else main,
         tokens=tokens,
         terms=terms[:MAX_TERMS],
         expansions=list(dict.fromkeys(expansions)),

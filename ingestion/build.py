@@ -24,7 +24,7 @@ import numpy as np
 from ingestion.freshness import up_to_date
 from ingestion.loaders import DocumentError, expand_paths, load_document
 from ingestion.models import DocumentProfile, ParsedLine, Program, Section, Unit
-from ingestion.parser import PARSER_VERSION, heading_words, parse_document
+from ingestion.parser import PARSER_VERSION, field_reading, heading_words, parse_document
 from ingestion.profile import build_profile
 from ingestion.programs import extract_programs
 from ingestion.units import build_units
@@ -92,12 +92,12 @@ def unit_passage(unit: Unit, title: str) -> str:
     title = heading_words(title) if title else ""
     head = f"{title}: " if title else ""
     header = f"{unit.header} " if unit.header else ""
-    return (head + header + unit.display)[:DENSE_MAX_CHARS]
+    return (head + header + field_reading(unit.display))[:DENSE_MAX_CHARS]
 
 
 def unit_keywords(unit: Unit) -> str:
     """What BM25 reads of a unit: its header, label, table context and text."""
-    return " ".join(p for p in (unit.header, unit.label, unit.context, unit.display) if p)
+    return " ".join(p for p in (unit.header, unit.label, unit.context, field_reading(unit.display)) if p)
 
 
 def section_keywords(section: Section) -> str:

@@ -38,9 +38,16 @@ class Embedder(Embeddings):
         raise NotImplementedError
 
     def passages(self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None) -> np.ndarray:
+        return self._batches(texts, self.passage_prefix, batch_size, progress)
+
+    def queries(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Many questions at once (a learned memory of questions), embedded as queries."""
+        return self._batches(texts, self.query_prefix, batch_size, None)
+
+    def _batches(self, texts: Sequence[str], prefix: str, batch_size: int, progress: Progress | None) -> np.ndarray:
         rows: list[np.ndarray] = []
         for start in range(0, len(texts), batch_size):
-            batch = [self.passage_prefix + t for t in texts[start : start + batch_size]]
+            batch = [prefix + t for t in texts[start : start + batch_size]]
             rows.append(self._encode(batch))
             if progress:
                 progress(len(batch))

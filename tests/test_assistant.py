@@ -131,14 +131,17 @@ def test_this_year_is_read_as_the_plans_own_year(assistant):
 
 
 def test_an_asked_value_the_quoted_lines_do_not_state_is_named(assistant):
-    from guro_jobs.compose import compose_answer
+    from guro_jobs.compose import compose_answer, unstated
 
     evidence = assistant.evidence("청년도전지원사업 인센티브는 얼마인가요?", [])
     composition = compose_answer(evidence.question, evidence.ranking, assistant.kb, assistant.lexicon, assistant.unit_model.params)
-    assert assistant._unstated(evidence.question, composition) == []  # the amount is in the quoted line
+    assert composition.unstated == []  # the amount is in the quoted line
     evidence.question.slots = ["contact", "amount"]
-    assert assistant._unstated(evidence.question, composition) == ["연락처"]  # no phone number or address is
+    # no phone number or address is
+    assert unstated(evidence.question, composition.units, composition.lines, assistant.kb, assistant.lexicon) == ["contact"]
     assert not assistant.ask("청년도전지원사업 인센티브는 얼마인가요?").notices
+    asked = assistant.ask("청년도전지원사업 담당 전화번호 알려주세요")
+    assert asked.abstained or any("연락처" in n for n in asked.notices)
 
 
 def test_prompt_injection_is_declined_without_revealing_anything(assistant):

@@ -306,6 +306,27 @@ def test_corrupt_index_is_rebuilt_from_the_bundled_plan(assistant, tmp_path: Pat
     assert report.rebuilt and len(kb.units) >= 1
 
 
+def test_corrupt_index_is_rebuilt_from_its_own_documents(assistant, tmp_path: Path):
+    """An index of two uploaded plans comes back with both, not with the bundled plan alone."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    a, b = docs / "a_plan.txt", docs / "b_plan.txt"
+    a.write_text("Ⅳ. 전략 및 과제\n(과제 1-1) 가나 청년사업\n□ 사업개요\n○ 대    상 : 만 19세~34세 청년\n", encoding="utf-8")
+    b.write_text("Ⅳ. 전략 및 과제\n(과제 2-1) 다라 어르신사업\n□ 사업개요\n○ 대    상 : 만 65세 이상 어르신\n", encoding="utf-8")
+    bundled = tmp_path / "bundled.txt"
+    bundled.write_text("Ⅳ. 전략 및 과제\n(과제 3-1) 번들 사업\n□ 사업개요\n○ 대    상 : 구민 누구나\n", encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "index", bundled_plan=bundled)
+    ingest([a, b], settings.index_dir, assistant.kb.embedder, assistant.kb.tokenizer)
+    (settings.index_dir / "vectors.faiss").write_bytes(b"not a faiss index")
+    kb, report = load_knowledge_base(settings, embedder=assistant.kb.embedder, tokenizer=assistant.kb.tokenizer)
+    assert report.rebuilt
+    texts = " ".join(u.text for u in kb.units)
+    assert "만 19세~34세" in texts and "만 65세 이상" in texts and "구민 누구나" not in texts
+    (settings.index_dir / "manifest.json").write_text("{", encoding="utf-8")  # nothing says what it held
+    kb, report = load_knowledge_base(settings, embedder=assistant.kb.embedder, tokenizer=assistant.kb.tokenizer)
+    assert report.rebuilt and "구민 누구나" in " ".join(u.text for u in kb.units)
+
+
 def test_several_documents_are_cited_by_name(assistant, tmp_path: Path):
     a = tmp_path / "docs" / "a_plan.txt"
     b = tmp_path / "docs" / "b_plan.md"

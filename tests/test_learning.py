@@ -16,7 +16,15 @@ from guro_jobs.assistant import Assistant
 from guro_jobs.decide import DECLINE_FEATURES, DECLINE_VERSION
 from guro_jobs.factory import load_models
 from guro_jobs.features import FEATURE_NAMES, FEATURE_VERSION
-from guro_jobs.model import DECLINE_FILE, SECTION_FILE, UNIT_FILE, LinearModel, ModelError
+from guro_jobs.model import (
+    DECLINE_FILE,
+    MEMORY_FILE,
+    SECTION_FILE,
+    UNIT_FILE,
+    LinearModel,
+    ModelError,
+    NeighbourMemory,
+)
 from knowledge.lexicon import load as load_lexicon
 
 TINY_QA = [
@@ -119,3 +127,37 @@ def test_the_ranker_uses_the_weights_it_loads(tiny_kb, tmp_path: Path):
         tops.append(tiny_kb.units[int(ranking.units[0])])
     assert "인센티브" in tops[0].text
     assert tops[1].id != tops[0].id and "인센티브" not in tops[1].text
+
+
+def test_the_decline_memory_is_reproducible_saved_and_read_back(tiny_kb, tmp_path: Path):
+    """The questions the decline model learned from are saved with their labels and vectors; a memory of
+    another version is refused, one made by another embedder is embedded again."""
+    qa = _qa_file(tmp_path / "tiny.jsonl")
+    first = train(_assistant(tiny_kb, _neutral()), [qa], quiet=True)
+    second = train(_assistant(tiny_kb, _neutral()), [qa], quiet=True)
+    assert first.memory is not None and second.memory is not None
+    assert first.memory.texts == second.memory.texts
+    assert np.array_equal(first.memory.vectors, second.memory.vectors)
+    save(first, tmp_path / "weights")
+    path = tmp_path / "weights" / MEMORY_FILE
+    again = path.read_bytes()
+    save(second, tmp_path / "weights")
+    assert path.read_bytes() == again
+    memory = NeighbourMemory.load(path, DECLINE_VERSION, tiny_kb.embedder)
+    assert int(memory.labels.sum()) == len(TINY_UNANSWERABLE) and len(memory.texts) == len(TINY_QA) + len(TINY_UNANSWERABLE)
+    assert np.allclose(memory.vectors, first.memory.vectors, atol=2e-3)
+    # A question the memory holds as unanswered is nearer to an unanswered one than to any answered one.
+    unanswered = memory.texts[int(np.flatnonzero(memory.labels == 1)[0])]
+    share, gap, probe = memory.features(tiny_kb.embedder.query(unanswered))
+    assert gap > 0 and share > 0
+    answered = memory.texts[int(np.flatnonzero(memory.labels == 0)[0])]
+    assert probe > memory.features(tiny_kb.embedder.query(answered))[2]
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["embedder"], data["vectors"], data["dim"] = "another-model", "", 0
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    remade = NeighbourMemory.load(path, DECLINE_VERSION, tiny_kb.embedder)
+    assert remade.embedder == tiny_kb.embedder.id
+    assert np.allclose(remade.vectors, tiny_kb.embedder.queries(memory.texts))
+    assert len(remade.probe) == tiny_kb.embedder.dim
+    with pytest.raises(ModelError, match="python -m eval train"):
+        NeighbourMemory.load(path, "decline-0", tiny_kb.embedder)

