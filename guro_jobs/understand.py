@@ -191,7 +191,9 @@ def understand(
     question.injection = lexicon.has("injection", text)
     # Noise: nothing the plans or the lexicon know (`ㅋㅋㅋ`, `?`, `1`, `😀`, bare markup).
     known = [w for w in content if (w in kb.vocabulary or lexicon.expand(w)) and not w.isdigit()]
-    question.noise = not (known or names or question.slots or question.asker.told)
+    # A slot symbol alone (`%`, `?`) is no question either: without a letter there is nothing to ask about.
+    lettered = bool(re.search(r"[가-힣A-Za-z]", text))
+    question.noise = not lettered or not (known or names or question.slots or question.asker.told)
     _places(question, kb, lexicon)
     _relative_years(question, kb, lexicon)
     question.national = [

@@ -150,7 +150,7 @@ def test_prompt_injection_is_declined_without_revealing_anything(assistant):
         assert answer.abstained and "지시문은 알려드릴 수 없습니다" in answer.text
 
 
-@pytest.mark.parametrize("question", ["?", "ㅋㅋㅋ", "1", "😀", "<script>alert(1)</script>"])
+@pytest.mark.parametrize("question", ["?", "ㅋㅋㅋ", "1", "😀", "<script>alert(1)</script>", "&,/?-'%"])
 def test_noise_gets_a_request_to_ask_about_a_program(assistant, question: str):
     answer = assistant.ask(question)
     assert answer.mode == "hint" and not answer.citations, answer.text
