@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from guro_jobs.decide import Ranking
 from guro_jobs.eligibility import Verdict, judge
+from guro_jobs.features import unit_label_slots
 from guro_jobs.messages import message
 from guro_jobs.understand import Question
 from ingestion.models import ParsedLine, Program
@@ -190,10 +191,7 @@ def compose_answer(
 def unstated(question: Question, units: list[int], lines: list[ParsedLine], kb: KnowledgeBase, lexicon: Lexicon) -> list[str]:
     """The specific slots asked (an amount, a date, a phone number) that the shown lines state neither as a
     value of their kind nor under a label of theirs: the answer says so instead of implying it."""
-    shown: set[str] = set()
-    for u in units:
-        unit = kb.units[u]
-        shown |= lexicon.label_slots(unit.label or "") | lexicon.label_slots(unit.header or "")
+    shown = set().union(*(unit_label_slots(kb.units[u], lexicon) for u in units))
     text = "\n".join(line.display() for line in lines)
     missing: list[str] = []
     for slot in question.slots:

@@ -163,18 +163,20 @@ def decline_features(
         f["uncovered_max_idf"] = max((weights[t] for t in missing), default=0.0) / ceiling
         f["uncovered_share"] = sum(weights[t] for t in missing) / total
         f["top3_section_coverage"] = 1.0 - f["uncovered_share"]
+        # The sections of the best section's task (its program and the program's siblings).
+        top = kb.sections[order[0][0]]
+        task_sections = [
+            i for i, sec in enumerate(kb.sections) if (sec.document, *sec.path[:2]) == (top.document, *top.path[:2])
+        ]
         specific = [slot for slot in question.slots if slot in specific_slots]
         if specific:
             # Where the program states its details: its own section, and the task's shared blocks
             # (overview, yearly table); not the sibling programs of the same task.
-            top = kb.sections[order[0][0]]
-            task = (top.document, *top.path[:2])
             own = tuple(top.path[:3])
             program_units = [
                 u
-                for sec in kb.sections
-                if (sec.document, *sec.path[:2]) == task
-                and (tuple(sec.path[:3]) == own or len(sec.path) < 3 or lexicon.block_role(sec.path[2]) is not None)
+                for sec in (kb.sections[i] for i in task_sections)
+                if tuple(sec.path[:3]) == own or len(sec.path) < 3 or lexicon.block_role(sec.path[2]) is not None
                 for u in sec.units
             ]
             answered = [
@@ -194,15 +196,12 @@ def decline_features(
             f["specific_answered_share"] = 1.0
             f["asked_kind_in_plan"] = 1.0
         focus = focus_words(question, kb, lexicon)
-        top = kb.sections[order[0][0]]
-        task_tokens = set().union(
-            *(table.section_tokens[i] for i, sec in enumerate(kb.sections) if (sec.document, *sec.path[:2]) == (top.document, *top.path[:2]))
-        )
+        task_tokens = set().union(*(table.section_tokens[i] for i in task_sections))
         uncovered = [w for w in focus if w not in task_tokens and not set(lexicon.expand(w)) & task_tokens]
         # How well the best program's own lines meet what is asked of it (its name left out), against
         # the best line anywhere: a detail the program never states is met better elsewhere, or nowhere.
         asked_dense = candidates.asked_dense
-        program = [u for i, sec in enumerate(kb.sections) if (sec.document, *sec.path[:2]) == (top.document, *top.path[:2]) for u in sec.units]
+        program = [u for i in task_sections for u in kb.sections[i].units]
         best = float(asked_dense.max()) if len(asked_dense) else 0.0
         f["asked_program"] = float(asked_dense[program].max()) if program else 0.0
         f["asked_section"] = float(asked_dense[top.units].max()) if top.units else 0.0

@@ -17,7 +17,7 @@ import numpy as np
 
 from guro_jobs.retrieve import Candidates
 from guro_jobs.understand import Question
-from ingestion.models import PartRole, Program, UnitKind
+from ingestion.models import PartRole, Program, Unit, UnitKind
 from knowledge.lexicon import Lexicon
 from knowledge.lexicon import load as load_lexicon
 from knowledge.names import NameMatch
@@ -210,8 +210,7 @@ class UnitTable:
             if role in PART_ROLES:
                 part[i, PART_ROLES.index(role)] = 1.0
             length[i] = math.log1p(len(unit.display))
-            slots = lexicon.label_slots(unit.label or "") | lexicon.label_slots(unit.header or "")
-            label_slots.append(frozenset(slots))
+            label_slots.append(unit_label_slots(unit, lexicon))
             value_kinds.append(frozenset(lexicon.value_kinds(unit.display)))
             if unit.label and unit.label in kb.label_index:
                 label_vector[i] = kb.label_index[unit.label]
@@ -227,6 +226,11 @@ class UnitTable:
             kind, block, part, length, label_slots, value_kinds, label_vector, total, header, first, tokens,
             label_tokens, section_tokens, task_of, programs, frozenset().union(*value_kinds),
         )
+
+
+def unit_label_slots(unit: Unit, lexicon: Lexicon) -> frozenset[str]:
+    """The slots a unit states under a label of its own: its field label or its `○` heading item."""
+    return frozenset(lexicon.label_slots(unit.label or "") | lexicon.label_slots(unit.header or ""))
 
 
 def _section_program(kb: KnowledgeBase, document: str, path: list[str]) -> Program | None:

@@ -8,11 +8,16 @@ retrain (`python -m eval train`).
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from knowledge.embeddings import Embedder
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 SECTION_FILE = "section.json"
@@ -149,8 +154,6 @@ class NeighbourMemory:
         ).fitted()
 
     def save(self, path: Path) -> None:
-        import base64
-
         data = {
             "kind": "decline-memory",
             "feature_version": self.version,
@@ -166,11 +169,8 @@ class NeighbourMemory:
         path.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
 
     @classmethod
-    def load(cls, path: Path, version: str, embedder: object) -> NeighbourMemory:
-        """The memory at `path`; `embedder` (a knowledge.embeddings.Embedder) re-embeds the texts when the
-        memory was made by another one."""
-        import base64
-
+    def load(cls, path: Path, version: str, embedder: Embedder) -> NeighbourMemory:
+        """The memory at `path`; `embedder` re-embeds the texts when the memory was made by another one."""
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             texts = [str(t) for t in data["texts"]]
@@ -190,8 +190,8 @@ class NeighbourMemory:
             raise ModelError(f"{path}: decline memory is inconsistent; run `python -m eval train`")
         vectors = raw.reshape(len(texts), dim) if dim else np.zeros((0, 0), np.float32)
         made_by = str(data.get("embedder", ""))
-        own = str(getattr(embedder, "id", ""))
+        own = embedder.id
         if own and made_by != own and texts:
-            vectors = np.asarray(embedder.queries(texts), dtype=np.float32)  # type: ignore[attr-defined]
+            vectors = np.asarray(embedder.queries(texts), dtype=np.float32)
             return cls(texts, labels, vectors, own, version).fitted()
         return cls(texts, labels, vectors, made_by, version, probe, intercept)

@@ -55,6 +55,9 @@ def retrieve(question: Question, kb: KnowledgeBase, documents: list[str] | None 
     main = kb.embedder.query(question.main) if question.main != question.query else vector
     asked = kb.embedder.query(question.asked) if question.asked != question.main else main
     unit_dense = kb.vectors @ vector
+    # The same text gives the same vector: its cosines are computed once.
+    main_dense = kb.vectors @ main if main is not vector else unit_dense
+    asked_dense = kb.vectors @ asked if asked is not main else main_dense
     section_dense = kb.section_vectors @ vector
     label_dense = kb.label_vectors @ vector if len(kb.label_vectors) else np.zeros(0, np.float32)
     unit_bm25 = kb.unit_bm25.scores(question.terms)
@@ -109,13 +112,13 @@ def retrieve(question: Question, kb: KnowledgeBase, documents: list[str] | None 
         units=units,
         query_vector=vector,
         unit_dense=unit_dense,
-        main_dense=kb.vectors @ main,
+        main_dense=main_dense,
         section_dense=section_dense,
         section_main_dense=kb.section_vectors @ main,
         title_dense=kb.title_vectors @ vector,
         title_main_dense=kb.title_vectors @ main,
         asked_vector=asked,
-        asked_dense=kb.vectors @ asked,
+        asked_dense=asked_dense,
         unit_bm25=unit_bm25,
         section_bm25=section_bm25,
         label_dense=label_dense,

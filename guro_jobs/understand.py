@@ -18,6 +18,7 @@ from knowledge.store import KnowledgeBase
 AGE = re.compile(r"(?:만\s*)?(\d{1,3})\s*(?:살|세)")
 DECADE = re.compile(r"(\d)0\s*대")
 YEAR = re.compile(r"(?<!\d)(20\d{2})\s*년?")
+LETTER = re.compile(r"[가-힣A-Za-z]")
 MAX_TERMS = 40
 
 
@@ -168,7 +169,7 @@ def understand(
         text=text,
         query=text,
         main=main,
-        asked=rest if len(re.findall(r"[가-힣A-Za-z]", rest)) >= 2 else main,
+        asked=rest if len(LETTER.findall(rest)) >= 2 else main,
         tokens=tokens,
         terms=terms[:MAX_TERMS],
         expansions=list(dict.fromkeys(expansions)),
@@ -192,8 +193,7 @@ def understand(
     # Noise: nothing the plans or the lexicon know (`ㅋㅋㅋ`, `?`, `1`, `😀`, bare markup).
     known = [w for w in content if (w in kb.vocabulary or lexicon.expand(w)) and not w.isdigit()]
     # A slot symbol alone (`%`, `?`) is no question either: without a letter there is nothing to ask about.
-    lettered = bool(re.search(r"[가-힣A-Za-z]", text))
-    question.noise = not lettered or not (known or names or question.slots or question.asker.told)
+    question.noise = not LETTER.search(text) or not (known or names or question.slots or question.asker.told)
     _places(question, kb, lexicon)
     _relative_years(question, kb, lexicon)
     question.national = [

@@ -34,18 +34,6 @@ KPI_HEADER = re.compile(r"^\s*사\s*업\s*명\s+성과지표\s+(.+?)\s*$")
 BUDGET_HEADER = re.compile(r"^\s*(합\s*계|계)\s+((?:\d{4}년\s*)+)$")
 TABLE_HEADER = re.compile(r"^\s*(연번\s|세부사업명\s)")
 TABLE_SUMMARY = re.compile(r"등\s*\d+\s*개\s*사업\s+([\d,]+)")
-def field_reading(text: str) -> str:
-    """A unit's text as the indexes read it: each field line with its label unspaced (`대    상 :` and
-    `대 상 :` are one label, `대상`), and runs of spaces as one. Quotes keep the plan's own spacing."""
-    out = []
-    for line in text.split("\n"):
-        if m := FIELD.match(line):
-            label = "".join(m.group(1).split())
-            line = f"{label} : {m.group(2)}"
-        out.append(" ".join(line.split()))
-    return "\n".join(out)
-
-
 TARGET_FIELD = re.compile(r"^\d{4}년\s*목표$")
 ROW_START = re.compile(r"^\s*(\d{1,2})(?:\s+(\S.*?))?\s*$")
 GENERIC_HEADER = re.compile(r"^\s*구\s*분\s+(.+?)\s*$")
@@ -63,7 +51,7 @@ def task_heading(text: str) -> tuple[str, str, str] | None:
     return word, re.sub(r"\s+", "", number), title
 
 
-_NUMBERED = re.compile(r"^\s*(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+|\d+)\s*\.\s*")
+_NUMBERED = re.compile(rf"^\s*(?:[{ROMAN}]+|\d+)\s*\.\s*")
 
 
 def heading_words(heading: str) -> str:
@@ -76,6 +64,18 @@ def heading_words(heading: str) -> str:
 
 def normalise_space(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+def field_reading(text: str) -> str:
+    """A unit's text as the indexes read it: each field line with its label unspaced (`대    상 :` and
+    `대 상 :` are one label, `대상`), and runs of spaces as one. Quotes keep the plan's own spacing."""
+    out = []
+    for line in text.split("\n"):
+        if m := FIELD.match(line):
+            label = "".join(m.group(1).split())
+            line = f"{label} : {m.group(2)}"
+        out.append(normalise_space(line))
+    return "\n".join(out)
 
 
 def normalise_label(label: str) -> str:
