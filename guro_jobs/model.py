@@ -154,17 +154,15 @@ class NeighbourMemory:
         ).fitted()
 
     def save(self, path: Path) -> None:
-        data = {
-            "kind": "decline-memory",
-            "feature_version": self.version,
-            "embedder": self.embedder,
-            "dim": int(self.vectors.shape[1]) if self.vectors.ndim == 2 else 0,
-            "texts": self.texts,
-            "labels": [int(x) for x in self.labels],
-            "vectors": base64.b64encode(self.vectors.astype("<f2").tobytes()).decode("ascii"),
-            "probe": [round(float(x), 8) for x in self.probe],
-            "probe_intercept": round(float(self.probe_intercept), 8),
-        }
+        """The memory as JSON, one key per field (vectors as float16 in base64, numbers rounded so the file
+        is stable)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data.update(
+            labels=[int(x) for x in self.labels],
+            vectors=base64.b64encode(self.vectors.astype("<f2").tobytes()).decode("ascii"),
+            probe=[round(float(x), 8) for x in self.probe],
+            probe_intercept=round(float(self.probe_intercept), 8),
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -176,22 +174,24 @@ class NeighbourMemory:
             texts = [str(t) for t in data["texts"]]
             labels = np.asarray(data["labels"], dtype=np.int8)
             raw = np.frombuffer(base64.b64decode(data["vectors"]), dtype="<f2").astype(np.float32)
-            dim = int(data["dim"])
-            probe = np.asarray(data.get("probe", []), dtype=np.float64)
-            intercept = float(data.get("probe_intercept", 0.0))
+            probe = np.asarray(data["probe"], dtype=np.float64)
+            intercept = float(data["probe_intercept"])
+            made_by = str(data["embedder"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"{path}: cannot read the decline memory ({exc}); run `python -m eval train`") from exc
-        if data.get("kind") != "decline-memory" or data.get("feature_version") != version:
+        if data.get("version") != version:
             raise ModelError(
-                f"{path}: decline memory of version {data.get('feature_version')!r}, this code needs {version!r}; "
+                f"{path}: decline memory of version {data.get('version')!r}, this code needs {version!r}; "
                 "run `python -m eval train` to retrain"
             )
-        if len(texts) != len(labels) or (dim and raw.size != len(texts) * dim):
+        n = len(texts)
+        dim = raw.size // n if n else 0
+        if len(labels) != n or raw.size != n * dim:
             raise ModelError(f"{path}: decline memory is inconsistent; run `python -m eval train`")
-        vectors = raw.reshape(len(texts), dim) if dim else np.zeros((0, 0), np.float32)
-        made_by = str(data.get("embedder", ""))
-        own = embedder.id
-        if own and made_by != own and texts:
+        if embedder.id and made_by != embedder.id and texts:
             vectors = np.asarray(embedder.queries(texts), dtype=np.float32)
-            return cls(texts, labels, vectors, own, version).fitted()
+            return cls(texts, labels, vectors, embedder.id, version).fitted()
+        if n and not dim:
+            raise ModelError(f"{path}: decline memory has no vectors; run `python -m eval train`")
+        vectors = raw.reshape(n, dim)
         return cls(texts, labels, vectors, made_by, version, probe, intercept)
