@@ -44,7 +44,7 @@ from guro_jobs.model import DECLINE_FILE, MEMORY_FILE, SECTION_FILE, UNIT_FILE, 
 logger = logging.getLogger(__name__)
 
 QA_DIR = Path(__file__).resolve().parent / "qa"
-HELD_OUT = frozenset({"test.jsonl", "natural-final-2.jsonl"})
+HELD_OUT = frozenset({"test.jsonl", "natural-final-2.jsonl", "natural-final-3.jsonl"})
 FOLDS = 5
 SEED = 13
 C = 0.5
@@ -52,9 +52,13 @@ FALSE_DECLINE_TARGET = 0.02  # held-out sets ran 2–3 points above the out-of-f
 SUPPORT_GRID = tuple(round(float(x), 2) for x in np.arange(0.05, 0.95, 0.05))
 BROAD_GRID = tuple(round(float(x), 2) for x in np.arange(0.0, 0.95, 0.1))
 SIBLING_GRID = (1.01, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
+UNITS_GRID = tuple(float(n) for n in range(2, 11))  # how many units of the best section an answer may show
+ROOM_GRID = (240.0, 320.0, 420.0, 520.0, 640.0)  # … and how many characters of the plan's lines they may take
 MAX_POSITIVES = 4
 MAX_NEGATIVES = 40
 CURVE_TARGETS = (0.01, 0.02, 0.03, 0.05, 0.10, 0.20)  # the report shows the recall each would give
+COMPOSE_ROUNDS = 2
+MEDIAN_BUDGET = 250.0  # the composed answers' median length may not exceed this (phones; the floor is 300)
 LENGTH_PENALTY = 0.0002  # per character of the composed answer, when choosing support_ratio
 
 KINDS = {
@@ -228,6 +232,7 @@ class FoldReport:
     items: int
     section_hit_at_1: float
     fact_accuracy: float = 0.0
+    median_chars: float = 0.0  # median length of the composed answers
 
 
 @dataclass
@@ -277,24 +282,34 @@ def train_once(assistant: Assistant, examples: list[Example], files: list[Path])
                 hits += int(section_matches(kb.sections[top].label, e.item.sections))
         folds.append(FoldReport(k, total, hits / max(1, total)))
     answerable = [(e, r, f) for e, r, f in zip(examples, rankings, fold_of, strict=True) if e.item.answerable and len(r.units)]
-    def score_of(params: dict[str, float], members: list[tuple[Example, Ranking]]) -> tuple[float, float]:
-        right = length = 0
+    def score_of(params: dict[str, float], members: list[tuple[Example, Ranking]]) -> tuple[float, float, float]:
+        right = 0
+        lengths: list[int] = []
         for e, r in members:
             text = compose_answer(e.evidence.question, r, kb, lexicon, params).text
             right += int(facts_match(text, e.item.facts))
-            length += len(text)
+            lengths.append(len(text))
         n = max(1, len(members))
-        return (right - LENGTH_PENALTY * length) / n, right / n
+        return (right - LENGTH_PENALTY * sum(lengths)) / n, right / n, float(np.median(lengths)) if lengths else 0.0
 
     pairs = [(e, r) for e, r, _ in answerable]
-    # One share at a time, each on the out-of-fold rankings (ties go to the value that shows less).
+    # One setting at a time, each on the out-of-fold rankings, in two rounds so that a share chosen early
+    # can follow the sizes chosen after it. Settings whose median answer passes the budget lose to any
+    # within it.
     params: dict[str, float] = {}
-    for name, grid in (("support_ratio", SUPPORT_GRID), ("broad_below", BROAD_GRID), ("sibling_share", SIBLING_GRID)):
-        best = max(grid, key=lambda value: (score_of({**params, name: value}, pairs)[0], -value if name == "broad_below" else value))
-        params[name] = best
+    grids = {"support_ratio": SUPPORT_GRID, "broad_below": BROAD_GRID, "sibling_share": SIBLING_GRID, "max_units": UNITS_GRID, "room": ROOM_GRID}
+    shows_more = {"broad_below": -1.0, "max_units": -1.0, "room": -1.0}  # ties go to the value that shows less
+
+    def key(name: str, value: float) -> tuple[bool, float, float]:
+        objective, _, median = score_of({**params, name: value}, pairs)
+        return median <= MEDIAN_BUDGET, objective, shows_more.get(name, 1.0) * value
+
+    for _ in range(COMPOSE_ROUNDS):
+        for name, grid in grids.items():
+            params[name] = max(grid, key=lambda value, name=name: key(name, value))
     for report in folds:
         members = [(e, r) for e, r, f in answerable if f == report.fold]
-        report.fact_accuracy = score_of(params, members)[1]
+        _, report.fact_accuracy, report.median_chars = score_of(params, members)
     dx = np.vstack(
         [
             decline_features(
@@ -381,11 +396,11 @@ def render_report(result: TrainResult, examples: list[Example]) -> str:
         "",
         "## Rankers, out of fold",
         "",
-        "| fold | answerable items | top section right | fact accuracy of the composed answer |",
-        "| --- | --- | --- | --- |",
+        "| fold | answerable items | top section right | fact accuracy of the composed answer | median answer (chars) |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for f in result.folds:
-        lines.append(f"| {f.fold} | {f.items} | {f.section_hit_at_1:.3f} | {f.fact_accuracy:.3f} |")
+        lines.append(f"| {f.fold} | {f.items} | {f.section_hit_at_1:.3f} | {f.fact_accuracy:.3f} | {f.median_chars:.0f} |")
     lines += [
         "",
         "Composition, chosen on the out-of-fold rankings: "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from guro_jobs.decide import Ranking
 from guro_jobs.eligibility import Verdict, judge
@@ -25,7 +25,6 @@ from knowledge.names import name_core
 from knowledge.store import KnowledgeBase
 
 _BULLET = re.compile(r"^\s*(?:[○◦ㅇ□■▪▸‣･•·※]|-(?!\d))\s*")
-MAX_UNITS = 3
 MAX_LIST_UNITS = 6  # a question asking which ones shows more of the section
 BROAD_SECTIONS = 2  # an unsure answer to a question naming no program adds this many close programs
 BROAD_SHARE = 0.3  # … each at least this share as likely as the best one
@@ -83,7 +82,21 @@ def highlights(lines: list[ParsedLine], question: Question, lexicon: Lexicon) ->
     return found[:4]
 
 
-COMPOSE_DEFAULTS = {"support_ratio": 0.6, "broad_below": 0.0, "sibling_share": 1.01}
+@dataclass(frozen=True)
+class Settings:
+    """How much an answer shows; training chooses each on cross-validation and saves them with the unit
+    ranker's weights (`LinearModel.params`). These defaults serve an untrained ranker."""
+
+    support_ratio: float = 0.6
+    broad_below: float = 0.0
+    sibling_share: float = 1.01
+    max_units: float = 3.0
+    room: float = 420.0
+
+    @classmethod
+    def of(cls, params: Mapping[str, float]) -> Settings:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: float(v) for k, v in params.items() if k in names})
 
 
 def compose_answer(
@@ -93,15 +106,16 @@ def compose_answer(
     (`support_ratio` of its probability). A sibling section of the same task at least `sibling_share` as
     likely adds its best unit (a program's details spread over 사업개요 and 연차별 추진계획). When the
     question names no program and the best section is less sure than `broad_below`, the best unit of up
-    to two more programs follows. The three shares were chosen on cross-validation."""
-    settings = {**COMPOSE_DEFAULTS, **params}
-    support_ratio, broad_below, sibling_share = (settings[k] for k in COMPOSE_DEFAULTS)
+    to two more programs follows. An answer shows at most `max_units` units of its section in `room`
+    characters. All five were chosen on cross-validation (`python -m eval train`)."""
+    settings = Settings.of(params)
+    support_ratio, broad_below, sibling_share = settings.support_ratio, settings.broad_below, settings.sibling_share
     top = int(ranking.units[0])
     best = float(ranking.probability[0])
     section = int(kb.section_of[top])
     chosen = [top]
     lines: list[ParsedLine] = list(kb.units[top].lines)
-    most, ratio, room = (MAX_LIST_UNITS, support_ratio / 2, 480) if question.wants_list else (MAX_UNITS, support_ratio, 420)
+    most, ratio, room = (MAX_LIST_UNITS, support_ratio / 2, 480) if question.wants_list else (int(settings.max_units), support_ratio, settings.room)
     for unit, p in zip(ranking.units[1:], ranking.probability[1:], strict=True):
         if len(chosen) >= most:
             break

@@ -193,7 +193,9 @@ def understand(
     # Noise: nothing the plans or the lexicon know (`ㅋㅋㅋ`, `?`, `1`, `😀`, bare markup).
     known = [w for w in content if (w in kb.vocabulary or lexicon.expand(w)) and not w.isdigit()]
     # A slot symbol alone (`%`, `?`) is no question either: without a letter there is nothing to ask about.
-    question.noise = not LETTER.search(text) or not (known or names or question.slots or question.asker.told)
+    # An English sentence is a question even when the lexicon knows none of its words (the embedder reads it).
+    told = known or names or question.slots or question.asker.told or lexicon.is_sentence(text)
+    question.noise = not LETTER.search(text) or not told
     _places(question, kb, lexicon)
     _relative_years(question, kb, lexicon)
     question.national = [

@@ -68,6 +68,21 @@ def test_values_groups_and_places():
     assert lexicon.year_offsets("작년에 했던 거") == [-1] and lexicon.year_offsets("청년 일자리") == []
 
 
+def test_a_word_start_phrase_does_not_match_inside_another_word():
+    lexicon = load()
+    assert lexicon.has("personal", "제 신청 결과 나왔어요?") and not lexicon.has("personal", "언제 신청할 수 있어요?")
+    assert lexicon.has("total", "총 얼마예요?") and not lexicon.has("total", "경제총조사 요원은 얼마 받아요?")
+    assert not lexicon.has("total", "가상안전체험관은 어디예요?") and lexicon.has("refer", "그거 언제 해요?")
+
+
+def test_an_english_sentence_is_told_from_letters():
+    lexicon = load()
+    assert lexicon.is_sentence("What was the population of Guro-gu at the end of 2022?")
+    assert lexicon.is_sentence("how do I apply")
+    for text in ("asdfghjk", "qwe rty uio", "the the the", "청년 일자리 뭐 있어요?", "Youth job"):
+        assert not lexicon.is_sentence(text), text
+
+
 def test_a_malformed_file_names_its_line(tmp_path: Path):
     for name in DATA_FILES:
         (tmp_path / name).write_text((FOLDER / name).read_text(encoding="utf-8"), encoding="utf-8")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 FOLDER = Path(__file__).resolve().parent
 _ASCII_WORD = re.compile(r"^[a-z][a-z0-9 \-]*$")
+_LATIN_WORD = re.compile(r"[A-Za-z]+(?:['’-][A-Za-z]+)*")
 
 
 class LexiconError(ValueError):
@@ -49,31 +50,42 @@ def _words(path: Path) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class PhraseSet:
-    """Phrases matched on a text: Hangul ones inside the squashed text, ASCII ones as whole words."""
+    """Phrases matched on a text: Hangul ones inside the squashed text, ASCII ones as whole words. A
+    Hangul phrase written with a leading `^` must start a word of the text (`^제 신청` is in `제 신청
+    내역`, not in `언제 신청해요`)."""
 
     hangul: tuple[tuple[str, str], ...]  # (squashed phrase, value)
     latin: tuple[tuple[re.Pattern[str], str], ...]
+    word_start: frozenset[str] = frozenset()  # the squashed Hangul phrases that must start a word
 
     @classmethod
     def of(cls, pairs: list[tuple[str, str]]) -> PhraseSet:
         hangul: list[tuple[str, str]] = []
         latin: list[tuple[re.Pattern[str], str]] = []
+        word_start: set[str] = set()
         for phrase, value in pairs:
             low = phrase.lower()
             if _ASCII_WORD.match(low) or not re.search(r"[가-힣]", low):
                 words = r"\s+".join(re.escape(w) for w in low.split())
                 latin.append((re.compile(rf"(?<![a-z]){words}(?![a-z])"), value))
             else:
-                hangul.append((squash(low), value))
-        return cls(tuple(hangul), tuple(latin))
+                flat = squash(low.removeprefix("^"))
+                hangul.append((flat, value))
+                if low.startswith("^"):
+                    word_start.add(flat)
+        return cls(tuple(hangul), tuple(latin), frozenset(word_start))
 
     def find(self, text: str) -> list[tuple[str, str, int]]:
         """(phrase, value, position in the squashed text) of every phrase found."""
         flat = squash(text)
         low = text.lower()
         found: list[tuple[str, str, int]] = []
+        starts = _word_starts(text) if self.word_start else set()
         for phrase, value in self.hangul:
             start = flat.find(phrase)
+            if phrase in self.word_start:
+                while start >= 0 and start not in starts:
+                    start = flat.find(phrase, start + 1)
             if start >= 0:
                 found.append((phrase, value, start))
         for pattern, value in self.latin:
@@ -83,6 +95,22 @@ class PhraseSet:
 
     def values(self, text: str) -> set[str]:
         return {value for _, value, _ in self.find(text)}
+
+
+def _word_starts(text: str) -> set[int]:
+    """Positions in the squashed text where a word of `text` starts (after a space, a sign or the start)."""
+    starts: set[int] = set()
+    position = 0
+    previous = " "
+    for char in text:
+        if char.isspace():
+            previous = char
+            continue
+        if not re.match(r"[가-힣A-Za-z0-9]", previous):
+            starts.add(position)
+        position += 1
+        previous = char
+    return starts
 
 
 @dataclass(frozen=True)
@@ -105,6 +133,7 @@ class Lexicon:
     paraphrases: dict[str, tuple[str, ...]]
     english: dict[str, tuple[str, ...]]
     stopwords: frozenset[str]
+    function_words: frozenset[str]  # English: a run of words holding them is a sentence
     stop_morphemes: frozenset[str]
     slot_phrases: PhraseSet
     label_words: tuple[tuple[str, str], ...]  # (word, slot)
@@ -144,6 +173,13 @@ class Lexicon:
     def has(self, role: str, text: str) -> bool:
         phrases = self.discourse.get(role)
         return bool(phrases and phrases.find(text))
+
+    def is_sentence(self, text: str) -> bool:
+        """Whether the text holds an English sentence: three words or more, a function word among them and
+        a word that is not one (`What was the population …`, not `asdfgh` or `the the the`)."""
+        words = [w.lower() for w in _LATIN_WORD.findall(text)]
+        function = [w for w in words if w in self.function_words]
+        return len(words) >= 3 and bool(function) and any(len(w) >= 3 and w not in self.function_words for w in words)
 
     def ordinal(self, text: str) -> int | None:
         found = self.ordinals.find(text)
@@ -327,6 +363,7 @@ def load(folder: Path = FOLDER) -> Lexicon:
         paraphrases=paraphrases,
         english=english,
         stopwords=stopwords,
+        function_words=_words(folder / "function_words.txt"),
         stop_morphemes=stop_morphemes,
         slot_phrases=slot_phrases,
         label_words=label_words,
