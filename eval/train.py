@@ -54,6 +54,8 @@ BROAD_GRID = tuple(round(float(x), 2) for x in np.arange(0.0, 0.95, 0.1))
 SIBLING_GRID = (1.01, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
 UNITS_GRID = tuple(float(n) for n in range(2, 11))  # how many units of the best section an answer may show
 ROOM_GRID = (240.0, 320.0, 420.0, 520.0, 640.0)  # … and how many characters of the plan's lines they may take
+BROAD_SECTIONS_GRID = (0.0, 1.0, 2.0, 3.0)  # how many close programs an unsure answer adds
+BROAD_SHARE_GRID = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 MAX_POSITIVES = 4
 MAX_NEGATIVES = 40
 CURVE_TARGETS = (0.01, 0.02, 0.03, 0.05, 0.10, 0.20)  # the report shows the recall each would give
@@ -297,8 +299,9 @@ def train_once(assistant: Assistant, examples: list[Example], files: list[Path])
     # can follow the sizes chosen after it. Settings whose median answer passes the budget lose to any
     # within it.
     params: dict[str, float] = {}
-    grids = {"support_ratio": SUPPORT_GRID, "broad_below": BROAD_GRID, "sibling_share": SIBLING_GRID, "max_units": UNITS_GRID, "room": ROOM_GRID}
-    shows_more = {"broad_below": -1.0, "max_units": -1.0, "room": -1.0}  # ties go to the value that shows less
+    grids = {"support_ratio": SUPPORT_GRID, "broad_below": BROAD_GRID, "sibling_share": SIBLING_GRID, "max_units": UNITS_GRID, "room": ROOM_GRID,
+             "broad_sections": BROAD_SECTIONS_GRID, "broad_share": BROAD_SHARE_GRID}
+    shows_more = {"broad_below": -1.0, "max_units": -1.0, "room": -1.0, "broad_sections": -1.0}  # ties go to the value that shows less
 
     def key(name: str, value: float) -> tuple[bool, float, float]:
         objective, _, median = score_of({**params, name: value}, pairs)

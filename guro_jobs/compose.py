@@ -26,8 +26,6 @@ from knowledge.store import KnowledgeBase
 
 _BULLET = re.compile(r"^\s*(?:[○◦ㅇ□■▪▸‣･•·※]|-(?!\d))\s*")
 MAX_LIST_UNITS = 6  # a question asking which ones shows more of the section
-BROAD_SECTIONS = 2  # an unsure answer to a question naming no program adds this many close programs
-BROAD_SHARE = 0.3  # … each at least this share as likely as the best one
 LIST_SHARE = 0.25  # a list shows the programs whose evidence is at least this share of the best one
 LIST_LIMIT = 8
 SUMMARY_CHARS = 80
@@ -92,6 +90,8 @@ class Settings:
     sibling_share: float = 1.01
     max_units: float = 3.0
     room: float = 420.0
+    broad_sections: float = 2.0  # an unsure answer to a question naming no program adds this many close programs
+    broad_share: float = 0.3  # … each at least this share as likely as the best one
 
     @classmethod
     def of(cls, params: Mapping[str, float]) -> Settings:
@@ -106,8 +106,9 @@ def compose_answer(
     (`support_ratio` of its probability). A sibling section of the same task at least `sibling_share` as
     likely adds its best unit (a program's details spread over 사업개요 and 연차별 추진계획). When the
     question names no program and the best section is less sure than `broad_below`, the best unit of up
-    to two more programs follows. An answer shows at most `max_units` units of its section in `room`
-    characters. All five were chosen on cross-validation (`python -m eval train`)."""
+    to `broad_sections` more programs follows (each at least `broad_share` as likely). An answer shows at
+    most `max_units` units of its section in `room` characters. All were chosen on cross-validation
+    (`python -m eval train`, see `Settings`)."""
     settings = Settings.of(params)
     support_ratio, broad_below, sibling_share = settings.support_ratio, settings.broad_below, settings.sibling_share
     top = int(ranking.units[0])
@@ -148,7 +149,7 @@ def compose_answer(
         tasks = {(kb.sections[section].document, *kb.sections[section].path[:2])}
         top_p = ranking.section_order[0][1]
         for other, p in ranking.section_order[1:]:
-            if len(more) >= BROAD_SECTIONS or p < BROAD_SHARE * top_p:
+            if len(more) >= settings.broad_sections or p < settings.broad_share * top_p:
                 break
             sec = kb.sections[other]
             task = (sec.document, *sec.path[:2])
