@@ -110,13 +110,12 @@ def compose_answer(
     most `max_units` units of its section in `room` characters. All were chosen on cross-validation
     (`python -m eval train`, see `Settings`)."""
     settings = Settings.of(params)
-    support_ratio, broad_below, sibling_share = settings.support_ratio, settings.broad_below, settings.sibling_share
     top = int(ranking.units[0])
     best = float(ranking.probability[0])
     section = int(kb.section_of[top])
     chosen = [top]
     lines: list[ParsedLine] = list(kb.units[top].lines)
-    most, ratio, room = (MAX_LIST_UNITS, support_ratio / 2, 480) if question.wants_list else (int(settings.max_units), support_ratio, settings.room)
+    most, ratio, room = (MAX_LIST_UNITS, settings.support_ratio / 2, 480) if question.wants_list else (int(settings.max_units), settings.support_ratio, settings.room)
     for unit, p in zip(ranking.units[1:], ranking.probability[1:], strict=True):
         if len(chosen) >= most:
             break
@@ -132,7 +131,7 @@ def compose_answer(
     siblings = [
         other
         for other, p in ranking.section_order[1:3]
-        if p >= sibling_share * ranking.section_order[0][1]
+        if p >= settings.sibling_share * ranking.section_order[0][1]
         and (kb.sections[other].document, *kb.sections[other].path[:2]) == (top_section.document, *top_section.path[:2])
     ][:1]
     # "노인일자리랑 안심일자리는 대상이 어떻게 달라요?": a second program named gets its own best unit.
@@ -145,7 +144,7 @@ def compose_answer(
     # The best section's lines first, each section in the plan's order.
     lines.sort(key=lambda ln: (tuple(ln.path) != tuple(kb.sections[section].path), ln.document, ln.start))
     more: list[tuple[str, ParsedLine]] = []
-    if not question.focus and ranking.section_order and ranking.section_order[0][1] < broad_below:
+    if not question.focus and ranking.section_order and ranking.section_order[0][1] < settings.broad_below:
         tasks = {(kb.sections[section].document, *kb.sections[section].path[:2])}
         top_p = ranking.section_order[0][1]
         for other, p in ranking.section_order[1:]:

@@ -16,6 +16,7 @@ from pathlib import Path
 FOLDER = Path(__file__).resolve().parent
 _ASCII_WORD = re.compile(r"^[a-z][a-z0-9 \-]*$")
 _LATIN_WORD = re.compile(r"[A-Za-z]+(?:['’-][A-Za-z]+)*")
+_WORD_CHAR = re.compile(r"[가-힣A-Za-z0-9]")
 
 
 class LexiconError(ValueError):
@@ -106,7 +107,7 @@ def _word_starts(text: str) -> set[int]:
         if char.isspace():
             previous = char
             continue
-        if not re.match(r"[가-힣A-Za-z0-9]", previous):
+        if not _WORD_CHAR.match(previous):
             starts.add(position)
         position += 1
         previous = char
@@ -178,8 +179,8 @@ class Lexicon:
         """Whether the text holds an English sentence: three words or more, a function word among them and
         a word that is not one (`What was the population …`, not `asdfgh` or `the the the`)."""
         words = [w.lower() for w in _LATIN_WORD.findall(text)]
-        function = [w for w in words if w in self.function_words]
-        return len(words) >= 3 and bool(function) and any(len(w) >= 3 and w not in self.function_words for w in words)
+        function = [w in self.function_words for w in words]
+        return len(words) >= 3 and any(function) and any(len(w) >= 3 and not f for w, f in zip(words, function, strict=True))
 
     def ordinal(self, text: str) -> int | None:
         found = self.ordinals.find(text)
