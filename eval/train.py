@@ -12,8 +12,11 @@ seed give the same weights files, byte for byte.
 2. Rankers. Sections are ranked by a pairwise logistic regression (a right section above a wrong one of
    the same question), units inside a right section likewise; Platt scaling turns both scores into
    probabilities. Both are cross-validated over items (k folds).
-3. `support_ratio`, the share of the best unit's probability a supporting unit of the same section needs,
-   is chosen on the out-of-fold rankings by the fact accuracy of the composed answers.
+3. Composition. How much an answer shows (`guro_jobs.compose.Settings`: the share of the best unit's
+   probability a supporting unit needs, how many units in how many characters, how many close programs
+   an unsure answer or a list of programs shows) is chosen on the out-of-fold rankings by the fact
+   accuracy of the composed answers — lists composed as the assistant composes them — under a median
+   length budget.
 4. Decline. A logistic regression on out-of-fold evidence features, answerable vs unanswerable; its
    threshold is the lowest that keeps out-of-fold false declines at or under the target rate.
 5. Follow-ups depend on the previous answer, which depends on the weights: the procedure runs twice,
@@ -36,15 +39,22 @@ from eval.formats import QAItem, read_jsonl
 from eval.metrics import facts_match, section_matches
 from guro_jobs.assistant import Assistant, Evidence
 from guro_jobs.clean import clean_question
-from guro_jobs.compose import compose_answer
-from guro_jobs.decide import DECLINE_FEATURES, DECLINE_VERSION, Ranking, decline_features, rank
+from guro_jobs.compose import compose_answer, compose_list
+from guro_jobs.decide import (
+    DECLINE_FEATURES,
+    DECLINE_VERSION,
+    Ranking,
+    decline_features,
+    lists_programs,
+    rank,
+)
 from guro_jobs.features import FEATURE_NAMES, FEATURE_VERSION, SECTION_FEATURES, SECTION_VERSION
 from guro_jobs.model import DECLINE_FILE, MEMORY_FILE, SECTION_FILE, UNIT_FILE, LinearModel, NeighbourMemory
 
 logger = logging.getLogger(__name__)
 
 QA_DIR = Path(__file__).resolve().parent / "qa"
-HELD_OUT = frozenset({"test.jsonl", "natural-final-2.jsonl", "natural-final-3.jsonl"})
+HELD_OUT = frozenset({"test.jsonl", "natural-final-2.jsonl", "natural-final-3.jsonl", "natural-final-4.jsonl"})
 FOLDS = 5
 SEED = 13
 C = 0.5
@@ -56,6 +66,11 @@ UNITS_GRID = tuple(float(n) for n in range(2, 11))  # how many units of the best
 ROOM_GRID = (240.0, 320.0, 420.0, 520.0, 640.0)  # … and how many characters of the plan's lines they may take
 BROAD_SECTIONS_GRID = (0.0, 1.0, 2.0, 3.0)  # how many close programs an unsure answer adds
 BROAD_SHARE_GRID = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+LIST_UNITS_GRID = (3.0, 4.0, 6.0, 8.0)  # "which ones" about one program: units of its section shown
+LIST_SUPPORT_GRID = (0.05, 0.1, 0.2, 0.3, 0.5)
+LIST_ROOM_GRID = (320.0, 480.0, 640.0)
+LIST_SHARE_GRID = (0.0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.25, 0.35, 0.5)  # a list of programs: how close to the best program's evidence
+LIST_LIMIT_GRID = (4.0, 6.0, 8.0, 10.0, 12.0)  # … and how many
 MAX_POSITIVES = 4
 MAX_NEGATIVES = 40
 CURVE_TARGETS = (0.01, 0.02, 0.03, 0.05, 0.10, 0.20)  # the report shows the recall each would give
@@ -288,7 +303,9 @@ def train_once(assistant: Assistant, examples: list[Example], files: list[Path])
         right = 0
         lengths: list[int] = []
         for e, r in members:
-            text = compose_answer(e.evidence.question, r, kb, lexicon, params).text
+            question = e.evidence.question
+            listed = compose_list(question, r, kb, lexicon, "", assistant.lookup, params) if lists_programs(question) else None
+            text = (listed or compose_answer(question, r, kb, lexicon, params)).text
             right += int(facts_match(text, e.item.facts))
             lengths.append(len(text))
         n = max(1, len(members))
@@ -300,8 +317,10 @@ def train_once(assistant: Assistant, examples: list[Example], files: list[Path])
     # within it.
     params: dict[str, float] = {}
     grids = {"support_ratio": SUPPORT_GRID, "broad_below": BROAD_GRID, "sibling_share": SIBLING_GRID, "max_units": UNITS_GRID, "room": ROOM_GRID,
-             "broad_sections": BROAD_SECTIONS_GRID, "broad_share": BROAD_SHARE_GRID}
-    shows_more = {"broad_below": -1.0, "max_units": -1.0, "room": -1.0, "broad_sections": -1.0}  # ties go to the value that shows less
+             "broad_sections": BROAD_SECTIONS_GRID, "broad_share": BROAD_SHARE_GRID, "list_units": LIST_UNITS_GRID,
+             "list_support": LIST_SUPPORT_GRID, "list_room": LIST_ROOM_GRID, "list_share": LIST_SHARE_GRID, "list_limit": LIST_LIMIT_GRID}
+    # ties go to the value that shows less
+    shows_more = {"broad_below": -1.0, "max_units": -1.0, "room": -1.0, "broad_sections": -1.0, "list_units": -1.0, "list_room": -1.0, "list_limit": -1.0}
 
     def key(name: str, value: float) -> tuple[bool, float, float]:
         objective, _, median = score_of({**params, name: value}, pairs)

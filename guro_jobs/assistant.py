@@ -193,7 +193,7 @@ class Assistant:
         composition: Composition | None = None
         mode = "extractive"
         if decision == "list":
-            composition = compose_list(question, ranking, self.kb, self.lexicon, plan, self.lookup)
+            composition = compose_list(question, ranking, self.kb, self.lexicon, plan, self.lookup, self.unit_model.params)
             mode = "catalog"
         if composition is None:
             composition = compose_answer(question, ranking, self.kb, self.lexicon, self.unit_model.params)

@@ -18,16 +18,13 @@ from guro_jobs.features import unit_label_slots
 from guro_jobs.messages import message
 from guro_jobs.understand import Question
 from ingestion.models import ParsedLine, Program
-from ingestion.parser import heading_words
+from ingestion.parser import VALUE, heading_words, measure_of
 from knowledge.lexicon import Lexicon, squash
 from knowledge.lexicon import load as load_lexicon
 from knowledge.names import name_core
 from knowledge.store import KnowledgeBase
 
 _BULLET = re.compile(r"^\s*(?:[○◦ㅇ□■▪▸‣･•·※]|-(?!\d))\s*")
-MAX_LIST_UNITS = 6  # a question asking which ones shows more of the section
-LIST_SHARE = 0.25  # a list shows the programs whose evidence is at least this share of the best one
-LIST_LIMIT = 8
 SUMMARY_CHARS = 80
 
 
@@ -92,6 +89,11 @@ class Settings:
     room: float = 420.0
     broad_sections: float = 2.0  # an unsure answer to a question naming no program adds this many close programs
     broad_share: float = 0.3  # … each at least this share as likely as the best one
+    list_units: float = 6.0  # a question asking "which ones" about one program: units of its section shown
+    list_support: float = 0.3  # … each at least this share as likely as the best unit
+    list_room: float = 480.0  # … in this many characters
+    list_share: float = 0.25  # a list of programs shows those whose evidence is at least this share of the best
+    list_limit: float = 8.0  # … and at most this many
 
     @classmethod
     def of(cls, params: Mapping[str, float]) -> Settings:
@@ -115,7 +117,10 @@ def compose_answer(
     section = int(kb.section_of[top])
     chosen = [top]
     lines: list[ParsedLine] = list(kb.units[top].lines)
-    most, ratio, room = (MAX_LIST_UNITS, settings.support_ratio / 2, 480) if question.wants_list else (int(settings.max_units), settings.support_ratio, settings.room)
+    if question.wants_list:
+        most, ratio, room = int(settings.list_units), settings.list_support, settings.list_room
+    else:
+        most, ratio, room = int(settings.max_units), settings.support_ratio, settings.room
     for unit, p in zip(ranking.units[1:], ranking.probability[1:], strict=True):
         if len(chosen) >= most:
             break
@@ -123,7 +128,7 @@ def compose_answer(
         if int(kb.section_of[index]) != section or float(p) < ratio * best:
             continue
         extra = [ln for ln in kb.units[index].lines if not _overlaps(ln, lines)]
-        if not extra or sum(len(ln.text) for ln in lines + extra) > room:
+        if not extra or sum(len(ln.text) for ln in lines + extra) > room or all(_states_nothing(ln.text) for ln in extra):
             continue
         chosen.append(index)
         lines.extend(extra)
@@ -147,8 +152,9 @@ def compose_answer(
     if not question.focus and ranking.section_order and ranking.section_order[0][1] < settings.broad_below:
         tasks = {(kb.sections[section].document, *kb.sections[section].path[:2])}
         top_p = ranking.section_order[0][1]
+        added = 0
         for other, p in ranking.section_order[1:]:
-            if len(more) >= settings.broad_sections or p < settings.broad_share * top_p:
+            if added >= settings.broad_sections or p < settings.broad_share * top_p:
                 break
             sec = kb.sections[other]
             task = (sec.document, *sec.path[:2])
@@ -158,6 +164,7 @@ def compose_answer(
             unit_lines = [ln for ln in kb.units[index].lines if not _overlaps(ln, lines)][:2]
             if unit_lines:
                 tasks.add(task)
+                added += 1
                 chosen.append(index)
                 more.extend((heading_words(sec.title), ln) for ln in unit_lines)
     path = kb.sections[section].path
@@ -204,13 +211,18 @@ def compose_answer(
 
 def unstated(question: Question, units: list[int], lines: list[ParsedLine], kb: KnowledgeBase, lexicon: Lexicon) -> list[str]:
     """The specific slots asked (an amount, a date, a phone number) that the shown lines state neither as a
-    value of their kind nor under a label of theirs: the answer says so instead of implying it."""
+    value of their kind (a table's numbers in the unit its caption states) nor under a label of theirs:
+    the answer says so instead of implying it."""
     shown = set().union(*(unit_label_slots(kb.units[u], lexicon) for u in units))
     text = "\n".join(line.display() for line in lines)
+    # a table's numbers are values of the unit its caption states (`단위: 백만원` — money)
+    measured = set().union(
+        *(lexicon.measure_kinds(measure_of(kb.units[u].context)) for u in units if not _states_nothing(kb.units[u].text))
+    )
     missing: list[str] = []
     for slot in question.slots:
         kinds = set(lexicon.slot_values.get(slot, ()))
-        if slot in shown or not kinds or lexicon.value_spans(text, kinds) or slot in missing:
+        if slot in shown or not kinds or kinds & measured or lexicon.value_spans(text, kinds) or slot in missing:
             continue
         missing.append(slot)
     return missing
@@ -287,9 +299,18 @@ def relevant_programs(question: Question, ranking: Ranking, kb: KnowledgeBase) -
 
 
 def compose_list(
-    question: Question, ranking: Ranking, kb: KnowledgeBase, lexicon: Lexicon, plan: str, lookup: LineLookup
+    question: Question,
+    ranking: Ranking,
+    kb: KnowledgeBase,
+    lexicon: Lexicon,
+    plan: str,
+    lookup: LineLookup,
+    params: Mapping[str, float],
 ) -> Composition | None:
-    """A list of programs: a named task's parts, else the catalog's programs that fit the asker."""
+    """A list of programs: a named task's parts, else the catalog's programs that fit the asker, those
+    whose evidence is at least `list_share` of the best one's, at most `list_limit` (both chosen on
+    cross-validation, see `Settings`)."""
+    settings = Settings.of(params)
     scored = relevant_programs(question, ranking, kb)
     asker = question.asker
     named_tasks = [m for m in question.focus if len(m.path) == 2 and m.row is None]
@@ -302,7 +323,7 @@ def compose_list(
         ]
     else:
         top_score = max((s for _, s in scored), default=0.0)
-        chosen = [(p, s) for p, s in scored if s > 0 and s >= LIST_SHARE * top_score]
+        chosen = [(p, s) for p, s in scored if s > 0 and s >= settings.list_share * top_score]
         if asker.told:
             chosen = [(p, s) for p, s in chosen if fits(p, question)]
     # Each program once: a table row linked to a task record is the same program.
@@ -315,7 +336,7 @@ def compose_list(
         unique.append((program, score))
     if not unique:
         return None
-    shown = unique[:LIST_LIMIT]
+    shown = unique[: int(settings.list_limit)]
     several = len(kb.profiles) > 1
     if several:
         # Several plans: each program under the plan it comes from.
@@ -345,6 +366,12 @@ def compose_list(
         document=first.document,
         programs=[p.id for p, _ in shown],
     )
+
+
+def _states_nothing(text: str) -> bool:
+    """A table row whose value cells are all empty marks (`국 비 - - - - -`) adds nothing to an answer."""
+    cells = [word for word in _BULLET.sub("", text, count=1).split() if VALUE.match(word)]
+    return len(cells) > 1 and all(word == "-" for word in cells)
 
 
 def fits(program: Program, question: Question) -> bool:

@@ -255,8 +255,10 @@ def decide(question: Question, ranking: Ranking, decline: LinearModel, decline_x
     p_decline = float(decline.probability(decline_x)[0])
     if p_decline >= decline.params.get("threshold", 0.5):
         return "decline", p_decline
-    # "어떤 사업이 있어요?": a list of programs, unless the question names one program (then its own
-    # lines answer); a named task lists its parts.
-    if question.wants_list and all(len(m.path) == 2 and m.row is None for m in question.names):
-        return "list", p_decline
-    return "answer", p_decline
+    return ("list" if lists_programs(question) else "answer"), p_decline
+
+
+def lists_programs(question: Question) -> bool:
+    """ "어떤 사업이 있어요?" gets a list of programs, unless the question names one program (then its own
+    lines answer); a named task lists its parts."""
+    return question.wants_list and all(len(m.path) == 2 and m.row is None for m in question.names)

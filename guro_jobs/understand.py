@@ -194,7 +194,8 @@ def understand(
     known = [w for w in content if (w in kb.vocabulary or lexicon.expand(w)) and not w.isdigit()]
     # A slot symbol alone (`%`, `?`) is no question either: without a letter there is nothing to ask about.
     # An English sentence is a question even when the lexicon knows none of its words (the embedder reads it).
-    told = known or names or question.slots or question.asker.told or lexicon.is_sentence(text)
+    # A follow-up that points back (`그 사업 종류는요?`) asks about the earlier question's topic.
+    told = known or names or question.slots or question.asker.told or lexicon.is_sentence(text) or (history and question.refer)
     question.noise = not LETTER.search(text) or not told
     _places(question, kb, lexicon)
     _relative_years(question, kb, lexicon)

@@ -30,6 +30,13 @@ UNIT_INLINE = re.compile(r"\(\s*단위\s*[:：]?\s*([^)]*)\)")
 CAPTION = re.compile(r"^\s*[\[<〈](.+?)[\]>〉]\s*$")
 PAGE_MARKER = re.compile(r"^\s*-\s*\d{1,4}\s*-\s*$")
 VALUE = re.compile(r"^(?:-|[-+]?\d[\d,]*(?:\.\d+)?%?(?:p)?|\d[\d,]*\(\d[\d.]*\))$")
+MEASURE = re.compile(r"단위\s*[:：]\s*([^|)]*)")  # the table's unit as a unit's context writes it
+
+
+def measure_of(context: str | None) -> str:
+    """The unit a table states for its numbers (`백만원/명`), from a unit's context; empty when none."""
+    found = MEASURE.search(context or "")
+    return found.group(1).strip() if found else ""
 KPI_HEADER = re.compile(r"^\s*사\s*업\s*명\s+성과지표\s+(.+?)\s*$")
 BUDGET_HEADER = re.compile(r"^\s*(합\s*계|계)\s+((?:\d{4}년\s*)+)$")
 TABLE_HEADER = re.compile(r"^\s*(연번\s|세부사업명\s)")

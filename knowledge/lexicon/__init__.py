@@ -241,6 +241,11 @@ class Lexicon:
         address."""
         return {kind for kind, pattern in self._value_patterns.items() if pattern.search(text)}
 
+    def measure_kinds(self, measure: str) -> set[str]:
+        """Kinds of value a table's stated unit makes its numbers (`백만원/명` — money and count)."""
+        words = set(re.split(r"[\s/,·]+", measure)) - {""}
+        return {kind for kind, units in self.value_units.items() if kind not in ("before", "after") and words & set(units)}
+
     def value_spans(self, text: str, kinds: set[str] | None = None) -> list[tuple[int, int, str]]:
         """(start, end, kind) of each value of the given kinds in a text, with the words written next to
         it that belong to it (`월 20만원`, `만 18세 이상`)."""
