@@ -54,7 +54,7 @@ from guro_jobs.model import DECLINE_FILE, MEMORY_FILE, SECTION_FILE, UNIT_FILE, 
 logger = logging.getLogger(__name__)
 
 QA_DIR = Path(__file__).resolve().parent / "qa"
-HELD_OUT = frozenset({"test.jsonl", "natural-final-2.jsonl", "natural-final-3.jsonl", "natural-final-4.jsonl"})
+HELD_OUT = frozenset({"test.jsonl", "natural-final-2.jsonl", "natural-final-3.jsonl", "natural-final-4.jsonl", "natural-final-5.jsonl"})
 FOLDS = 5
 SEED = 13
 C = 0.5
