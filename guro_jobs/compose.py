@@ -180,10 +180,9 @@ def compose_answer(
     program = next(iter(named or stated), None)
     owners = [program_for(kb, kb.units[u].document, kb.units[u].path, kb.units[u].start) for u in chosen]
     contact = next((f"{p.contact.label} : {p.contact.text}" for p in owners if p is not None and p.contact), None)
-    asks_eligibility = question.yesno or bool({"target", "age"} & set(question.slots))
     verdict = (
         judge(question.asker, program, lexicon)
-        if program is not None and question.asker.told and asks_eligibility
+        if program is not None and question.asker.told and question.asks_eligibility
         else None
     )
     body = [f"• {reading(line)}" for line in lines]

@@ -22,7 +22,7 @@ from guro_jobs.understand import Question
 from knowledge.lexicon import Lexicon
 from knowledge.store import KnowledgeBase
 
-DECLINE_VERSION = "decline-9"
+DECLINE_VERSION = "decline-10"
 
 
 @dataclass
@@ -67,6 +67,7 @@ class DeclineEvidence:
     asked_section: float = 0.0
     asked_gap: float = 0.0
     asked_focus_gap: float = 0.0
+    asker_judged: float = 0.0
     neighbour_share: float = 0.0
     neighbour_gap: float = 0.0
     neighbour_probe: float = 0.0
@@ -145,6 +146,10 @@ def decline_features(
         f["top_bm25"] = math.log1p(max(candidates.unit_bm25.values(), default=0.0))
         f["top_coverage"] = float(row[scol["max_coverage"]])
         f["top_section_coverage"] = float(row[scol["section_coverage"]])
+        # The asker says who they are, asks whether they can, and the best program states a criterion
+        # their age or group is judged by: the plan answers, even with no other word of theirs in it.
+        judged = max(row[scol["asker_fits"]], row[scol["asker_unfit"]])
+        f["asker_judged"] = float(judged) * float(question.asks_eligibility)
         asked = {kind for slot in question.slots for kind in lexicon.slot_values.get(slot, ())}
         units = kb.sections[order[0][0]].units
         if asked:

@@ -18,12 +18,12 @@ import numpy as np
 from guro_jobs.retrieve import Candidates
 from guro_jobs.understand import Question
 from ingestion.models import PartRole, Program, Unit, UnitKind
-from knowledge.lexicon import Lexicon
+from knowledge.lexicon import Lexicon, squash
 from knowledge.lexicon import load as load_lexicon
 from knowledge.names import NameMatch
 from knowledge.store import KnowledgeBase
 
-FEATURE_VERSION = "units-6"
+FEATURE_VERSION = "units-7"
 SECTION_VERSION = "sections-6"
 KINDS: tuple[str, ...] = get_args(UnitKind)
 PART_ROLES: tuple[str, ...] = tuple(role for role in get_args(PartRole) if role != "other")
@@ -74,6 +74,7 @@ class UnitScalars:
     budget_slot_yearly: float
     count_slot_yearly: float
     has_header: float
+    column_header: float
     first_in_section: float
     dense_rank: float
     bm25_rank: float
@@ -173,6 +174,7 @@ class UnitTable:
     label_vector: np.ndarray  # index into kb.label_vectors, -1 for none
     total_row: np.ndarray
     has_header: np.ndarray
+    column_header: np.ndarray  # the row is its table's column header (`구 분 5인 미만 5~9명 …`), not a row of values
     first_in_section: np.ndarray
     tokens: list[frozenset[str]]
     label_tokens: list[frozenset[str]]
@@ -190,6 +192,7 @@ class UnitTable:
         length = np.zeros(n, np.float32)
         total = np.zeros(n, np.float32)
         header = np.zeros(n, np.float32)
+        column = np.zeros(n, np.float32)
         first = np.zeros(n, np.float32)
         label_vector = np.full(n, -1, np.int64)
         label_slots: list[frozenset[str]] = []
@@ -216,6 +219,8 @@ class UnitTable:
                 label_vector[i] = kb.label_index[unit.label]
             total[i] = float(bool(unit.label) and unit.label in total_words)
             header[i] = float(bool(unit.header))
+            # a table's rows carry its column header in their context; the header row carries itself
+            column[i] = float(unit.kind == "row" and squash(unit.context or "").endswith(squash(unit.text)))
             first[i] = float(i in firsts or (unit.kind == "window" and bool(unit.members) and unit.members[0] in firsts))
             tokens.append(frozenset(kb.unit_tokens[i]))
             label_tokens.append(frozenset(kb.tokenizer.tokens(f"{unit.label or ''} {unit.header or ''}")))
@@ -223,7 +228,7 @@ class UnitTable:
         section_tokens = [frozenset(t) for t in kb.section_tokens]
         programs = [_section_program(kb, s.document, s.path) for s in kb.sections]
         return cls(
-            kind, block, part, length, label_slots, value_kinds, label_vector, total, header, first, tokens,
+            kind, block, part, length, label_slots, value_kinds, label_vector, total, header, column, first, tokens,
             label_tokens, section_tokens, task_of, programs, frozenset().union(*value_kinds),
         )
 
@@ -341,6 +346,7 @@ def feature_matrix(
     out[:, col["budget_slot_yearly"]] = yearly * float("budget" in slots)
     out[:, col["count_slot_yearly"]] = yearly * float("count" in slots)
     out[:, col["has_header"]] = table.has_header[units]
+    out[:, col["column_header"]] = table.column_header[units]
     out[:, col["first_in_section"]] = table.first_in_section[units]
     out[:, col["dense_rank"]] = 1.0 / (1.0 + _ranks(np.maximum(dense, main)))
     out[:, col["bm25_rank"]] = 1.0 / (1.0 + _ranks(bm25))

@@ -90,6 +90,11 @@ class Question:
         """The programs this turn is about: the ones it names, else the ones carried from earlier turns."""
         return self.names or self.carried
 
+    @property
+    def asks_eligibility(self) -> bool:
+        """Whether it asks if someone can take part: a yes/no question, or one about the target or age."""
+        return self.yesno or bool({"target", "age"} & set(self.slots))
+
 
 def without_names(text: str, names: list[NameMatch]) -> str:
     """The text with the program names it matched taken out (spacing inside a name may differ)."""
