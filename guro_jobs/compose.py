@@ -212,6 +212,8 @@ def unstated(question: Question, units: list[int], lines: list[ParsedLine], kb: 
     """The specific slots asked (an amount, a date, a phone number) that the shown lines state neither as a
     value of their kind (a table's numbers in the unit its caption states) nor under a label of theirs:
     the answer says so instead of implying it."""
+    if not question.slots:
+        return []
     shown = set().union(*(unit_label_slots(kb.units[u], lexicon) for u in units))
     text = "\n".join(line.display() for line in lines)
     # a table's numbers are values of the unit its caption states (`단위: 백만원` — money)

@@ -30,13 +30,6 @@ UNIT_INLINE = re.compile(r"\(\s*단위\s*[:：]?\s*([^)]*)\)")
 CAPTION = re.compile(r"^\s*[\[<〈](.+?)[\]>〉]\s*$")
 PAGE_MARKER = re.compile(r"^\s*-\s*\d{1,4}\s*-\s*$")
 VALUE = re.compile(r"^(?:-|[-+]?\d[\d,]*(?:\.\d+)?%?(?:p)?|\d[\d,]*\(\d[\d.]*\))$")
-MEASURE = re.compile(r"단위\s*[:：]\s*([^|)]*)")  # the table's unit as a unit's context writes it
-
-
-def measure_of(context: str | None) -> str:
-    """The unit a table states for its numbers (`백만원/명`), from a unit's context; empty when none."""
-    found = MEASURE.search(context or "")
-    return found.group(1).strip() if found else ""
 KPI_HEADER = re.compile(r"^\s*사\s*업\s*명\s+성과지표\s+(.+?)\s*$")
 BUDGET_HEADER = re.compile(r"^\s*(합\s*계|계)\s+((?:\d{4}년\s*)+)$")
 TABLE_HEADER = re.compile(r"^\s*(연번\s|세부사업명\s)")
@@ -44,6 +37,13 @@ TABLE_SUMMARY = re.compile(r"등\s*\d+\s*개\s*사업\s+([\d,]+)")
 TARGET_FIELD = re.compile(r"^\d{4}년\s*목표$")
 ROW_START = re.compile(r"^\s*(\d{1,2})(?:\s+(\S.*?))?\s*$")
 GENERIC_HEADER = re.compile(r"^\s*구\s*분\s+(.+?)\s*$")
+MEASURE = re.compile(r"단위\s*[:：]\s*([^|)]*)")  # the table's unit as a unit's context writes it
+
+
+def measure_of(context: str | None) -> str:
+    """The unit a table states for its numbers (`백만원/명`), from a unit's context; empty when none."""
+    found = MEASURE.search(context or "")
+    return found.group(1).strip() if found else ""
 
 
 def task_heading(text: str) -> tuple[str, str, str] | None:
