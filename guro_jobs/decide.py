@@ -22,7 +22,7 @@ from guro_jobs.understand import Question
 from knowledge.lexicon import Lexicon
 from knowledge.store import KnowledgeBase
 
-DECLINE_VERSION = "decline-10"
+DECLINE_VERSION = "decline-11"
 
 
 @dataclass
@@ -71,6 +71,7 @@ class DeclineEvidence:
     neighbour_share: float = 0.0
     neighbour_gap: float = 0.0
     neighbour_probe: float = 0.0
+    wording_probe: float = 0.0
 
 
 DECLINE_FEATURES: tuple[str, ...] = tuple(f.name for f in fields(DeclineEvidence))
@@ -233,7 +234,9 @@ def decline_features(
     f["main_unknown"] = math.log1p(sum(1 for w in question.unknown if w in main_words))
     f["personal"] = float(lexicon.has("personal", question.text))
     if memory is not None:
-        f["neighbour_share"], f["neighbour_gap"], f["neighbour_probe"] = memory.features(candidates.asked_vector)
+        f["neighbour_share"], f["neighbour_gap"], f["neighbour_probe"], f["wording_probe"] = memory.features(
+            candidates.asked_vector, question.text
+        )
     return np.array([f[name] for name in DECLINE_FEATURES], np.float32)
 
 

@@ -102,6 +102,81 @@ class LinearModel:
 MEMORY_FILE = "decline-memory.json"
 NEIGHBOURS = 20
 PROBE_C = 10.0  # regularisation of the probe (chosen on out-of-fold decline recall, see eval/train.py)
+GRAM_SIZES = (1, 2, 3)  # character n-grams of the wording probe, inside words (spacing and typos vary)
+GRAM_MIN_COUNT = 2  # an n-gram must occur in this many training questions to be kept
+WORDING_C = 4.0  # regularisation of the wording probe
+
+
+def char_grams(text: str) -> list[str]:
+    """The character n-grams of each word of `text`, the word padded with a space on either side (so a
+    word's start and end are n-grams of their own); lower-cased."""
+    grams: list[str] = []
+    for word in text.lower().split():
+        padded = f" {word} "
+        for n in GRAM_SIZES:
+            grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return grams
+
+
+@dataclass
+class WordingProbe:
+    """A logistic regression over the TF-IDF of a question's character n-grams (sublinear counts, L2
+    norm), fitted on the memory's questions: how the questions the plans did not answer were worded —
+    what they asked for and how — learned from them, not listed. Scored here with plain arithmetic, so
+    serving needs no vectoriser object."""
+
+    grams: list[str] = field(default_factory=list)
+    idf: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    coef: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    intercept: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._index = {g: i for i, g in enumerate(self.grams)}
+
+    def score(self, text: str) -> float:
+        """The probe's log-odds that a question worded like `text` went unanswered (0 without a fit)."""
+        counts: dict[int, int] = {}
+        for gram in char_grams(text):
+            i = self._index.get(gram)
+            if i is not None:
+                counts[i] = counts.get(i, 0) + 1
+        if not counts:
+            return self.intercept
+        idx = np.fromiter(counts, dtype=np.int64)
+        x = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64))) * self.idf[idx]
+        return float(x @ self.coef[idx] / np.linalg.norm(x) + self.intercept)
+
+    @classmethod
+    def fit(cls, texts: list[str], labels: np.ndarray) -> WordingProbe:
+        from sklearn.feature_extraction.text import TfidfVectorizer  # training and re-fitting only
+        from sklearn.linear_model import LogisticRegression
+
+        if len(set(labels.tolist())) < 2:
+            return cls()
+        vectoriser = TfidfVectorizer(analyzer=char_grams, min_df=min(GRAM_MIN_COUNT, len(texts)), sublinear_tf=True)
+        x = vectoriser.fit_transform(texts)
+        model = LogisticRegression(C=WORDING_C, max_iter=5000, class_weight="balanced").fit(x, labels)
+        grams = vectoriser.get_feature_names_out().tolist()
+        return cls(grams, vectoriser.idf_.astype(np.float64), model.coef_[0].astype(np.float64), float(model.intercept_[0]))
+
+    def to_dict(self) -> dict[str, object]:
+        """One key per field, numbers rounded so the file is stable."""
+
+        def plain(value: object) -> object:
+            if isinstance(value, np.ndarray):
+                return [round(float(x), 6) for x in value]
+            return round(value, 8) if isinstance(value, float) else value
+
+        return {f.name: plain(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> WordingProbe:
+        grams = [str(g) for g in data["grams"]]  # type: ignore[union-attr]
+        idf = np.asarray(data["idf"], dtype=np.float64)
+        coef = np.asarray(data["coef"], dtype=np.float64)
+        if not (len(grams) == len(idf) == len(coef)):
+            raise ValueError("wording probe: grams, idf and coef differ in length")
+        return cls(grams, idf, coef, float(data["intercept"]))  # type: ignore[arg-type]
 
 
 @dataclass
@@ -110,10 +185,11 @@ class NeighbourMemory:
     embedded), and whether the plan answered it. A new question's nearest neighbours say how often
     questions of its kind — a phone number, a person's name, an exact opening day — went unanswered.
     A linear probe over the same vectors (a logistic regression fitted on the memory) says it as one
-    number.
+    number, and a wording probe over the whole questions' character n-grams says it from their words.
 
-    Saved as JSON (texts, labels, float16 vectors in base64, the probe) with the embedder they were made
-    by; with another embedder the texts are embedded again and the probe refitted on load."""
+    Saved as JSON (texts, questions, labels, float16 vectors in base64, both probes) with the embedder
+    the vectors were made by; with another embedder the texts are embedded again and the vector probe
+    refitted on load."""
 
     texts: list[str]
     labels: np.ndarray  # 1: the plans do not answer it
@@ -122,12 +198,16 @@ class NeighbourMemory:
     version: str
     probe: np.ndarray = field(default_factory=lambda: np.zeros(0))
     probe_intercept: float = 0.0
+    questions: list[str] = field(default_factory=list)  # the questions as asked (cleaned), for the wording probe
+    wording: WordingProbe = field(default_factory=WordingProbe)
 
-    def features(self, vector: np.ndarray) -> tuple[float, float, float]:
+    def features(self, vector: np.ndarray, question: str = "") -> tuple[float, float, float, float]:
         """(share of the nearest questions the plans did not answer, best similarity to an unanswered
-        question minus best similarity to an answered one, the probe's score)."""
+        question minus best similarity to an answered one, the probe's score, the wording probe's score
+        of `question`)."""
+        wording = self.wording.score(question) if self.wording.grams else 0.0
         if not len(self.labels) or self.vectors.shape[1] != len(vector):
-            return 0.0, 0.0, 0.0
+            return 0.0, 0.0, 0.0, wording
         sims = self.vectors @ vector
         k = min(NEIGHBOURS, len(sims))
         near = np.argsort(-sims, kind="stable")[:k]
@@ -135,12 +215,13 @@ class NeighbourMemory:
         answered = sims[self.labels == 0]
         gap = (float(unanswered.max()) if len(unanswered) else 0.0) - (float(answered.max()) if len(answered) else 0.0)
         probe = float(vector @ self.probe + self.probe_intercept) if len(self.probe) == len(vector) else 0.0
-        return float(self.labels[near].mean()), gap, probe
+        return float(self.labels[near].mean()), gap, probe, wording
 
     def fitted(self) -> NeighbourMemory:
-        """The memory with its probe fitted on its own questions (needs both kinds of question)."""
+        """The memory with both probes fitted on its own questions (needs both kinds of question)."""
         from sklearn.linear_model import LogisticRegression  # training and re-embedding only
 
+        self.wording = WordingProbe.fit(self.questions, self.labels) if self.questions else WordingProbe()
         if len(set(self.labels.tolist())) < 2:
             self.probe, self.probe_intercept = np.zeros(self.vectors.shape[1] if self.vectors.ndim == 2 else 0), 0.0
             return self
@@ -150,7 +231,8 @@ class NeighbourMemory:
 
     def subset(self, keep: np.ndarray) -> NeighbourMemory:
         return NeighbourMemory(
-            [t for t, k in zip(self.texts, keep, strict=True) if k], self.labels[keep], self.vectors[keep], self.embedder, self.version
+            [t for t, k in zip(self.texts, keep, strict=True) if k], self.labels[keep], self.vectors[keep], self.embedder, self.version,
+            questions=[q for q, k in zip(self.questions, keep, strict=True) if k],
         ).fitted()
 
     def save(self, path: Path) -> None:
@@ -162,6 +244,7 @@ class NeighbourMemory:
             vectors=base64.b64encode(self.vectors.astype("<f2").tobytes()).decode("ascii"),
             probe=[round(float(x), 8) for x in self.probe],
             probe_intercept=round(float(self.probe_intercept), 8),
+            wording=self.wording.to_dict(),
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -177,6 +260,8 @@ class NeighbourMemory:
             probe = np.asarray(data["probe"], dtype=np.float64)
             intercept = float(data["probe_intercept"])
             made_by = str(data["embedder"])
+            questions = [str(q) for q in data["questions"]]
+            wording = WordingProbe.from_dict(data["wording"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"{path}: cannot read the decline memory ({exc}); run `python -m eval train`") from exc
         if data.get("version") != version:
@@ -186,12 +271,12 @@ class NeighbourMemory:
             )
         n = len(texts)
         dim = raw.size // n if n else 0
-        if len(labels) != n or raw.size != n * dim:
+        if len(labels) != n or raw.size != n * dim or len(questions) != n:
             raise ModelError(f"{path}: decline memory is inconsistent; run `python -m eval train`")
         if embedder.id and made_by != embedder.id and texts:
             vectors = np.asarray(embedder.queries(texts), dtype=np.float32)
-            return cls(texts, labels, vectors, embedder.id, version).fitted()
+            return cls(texts, labels, vectors, embedder.id, version, questions=questions).fitted()
         if n and not dim:
             raise ModelError(f"{path}: decline memory has no vectors; run `python -m eval train`")
         vectors = raw.reshape(n, dim)
-        return cls(texts, labels, vectors, made_by, version, probe, intercept)
+        return cls(texts, labels, vectors, made_by, version, probe, intercept, questions, wording)

@@ -24,6 +24,8 @@ from guro_jobs.model import (
     LinearModel,
     ModelError,
     NeighbourMemory,
+    WordingProbe,
+    char_grams,
 )
 from knowledge.lexicon import load as load_lexicon
 
@@ -148,10 +150,14 @@ def test_the_decline_memory_is_reproducible_saved_and_read_back(tiny_kb, tmp_pat
     assert np.allclose(memory.vectors, first.memory.vectors, atol=2e-3)
     # A question the memory holds as unanswered is nearer to an unanswered one than to any answered one.
     unanswered = memory.texts[int(np.flatnonzero(memory.labels == 1)[0])]
-    share, gap, probe = memory.features(tiny_kb.embedder.query(unanswered))
+    share, gap, probe, _ = memory.features(tiny_kb.embedder.query(unanswered))
     assert gap > 0 and share > 0
     answered = memory.texts[int(np.flatnonzero(memory.labels == 0)[0])]
     assert probe > memory.features(tiny_kb.embedder.query(answered))[2]
+    # The wording probe is read back as it was saved: the same score for every question it learned from.
+    assert memory.questions == first.memory.questions and len(memory.wording.grams) > 0
+    for question in memory.questions:
+        assert memory.wording.score(question) == pytest.approx(first.memory.wording.score(question), abs=1e-4)
     data = json.loads(path.read_text(encoding="utf-8"))
     data["embedder"], data["vectors"], data["dim"] = "another-model", "", 0
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
@@ -161,3 +167,28 @@ def test_the_decline_memory_is_reproducible_saved_and_read_back(tiny_kb, tmp_pat
     assert len(remade.probe) == tiny_kb.embedder.dim
     with pytest.raises(ModelError, match="python -m eval train"):
         NeighbourMemory.load(path, "decline-0", tiny_kb.embedder)
+
+
+def test_the_wording_probe_learns_how_unanswered_questions_are_worded():
+    """Fitted on labelled questions, the probe scores a new question worded like the unanswered ones
+    above one worded like the answered ones; it learns the words, nobody lists them. Its sklearn fit and
+    its plain-arithmetic score agree."""
+    answered = [q for q, _, _ in TINY_QA]
+    unanswered = TINY_UNANSWERABLE + ["청년센터 전화번호 뭐예요?", "노인 일자리 전화번호 있어요?", "일자리센터 홈페이지 주소 알려주세요"]
+    labels = np.array([0] * len(answered) + [1] * len(unanswered))
+    probe = WordingProbe.fit(answered + unanswered, labels)
+    assert probe.score("청년도전지원사업 전화번호 알려주세요") > probe.score("청년도전지원사업 인센티브 얼마예요?")
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vectoriser = TfidfVectorizer(analyzer=char_grams, min_df=2, sublinear_tf=True)
+    x = vectoriser.fit_transform(answered + unanswered)
+    model = LogisticRegression(C=4.0, max_iter=5000, class_weight="balanced").fit(x, labels)
+    question = "노인 일자리 전화 몇 번이에요?"
+    assert probe.score(question) == pytest.approx(float(model.decision_function(vectoriser.transform([question]))[0]), abs=1e-6)
+    # One kind of label only: no probe, a score of 0.
+    assert WordingProbe.fit(answered, np.zeros(len(answered), dtype=int)).score(question) == 0.0
+
+
+def test_char_grams_are_read_inside_words():
+    assert char_grams("알바 OK") == [" ", "알", "바", " ", " 알", "알바", "바 ", " 알바", "알바 ", " ", "o", "k", " ", " o", "ok", "k ", " ok", "ok "]
