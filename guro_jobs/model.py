@@ -29,6 +29,18 @@ class ModelError(RuntimeError):
     """A weights file that cannot be used; the message names the file and the fix."""
 
 
+def plain(value: object, digits: int = 8) -> object:
+    """`value` as JSON can hold it, rounded so that a saved file is stable: an array's entries to
+    `digits` places, a number to 8."""
+    if isinstance(value, np.ndarray):
+        return [round(float(x), digits) for x in value]
+    if isinstance(value, float):
+        return round(value, 8)
+    if isinstance(value, dict):
+        return {k: plain(v, digits) for k, v in value.items()}
+    return value
+
+
 @dataclass
 class LinearModel:
     kind: str  # "section" | "unit" | "decline"
@@ -50,16 +62,6 @@ class LinearModel:
 
     def to_json(self) -> str:
         """The model as JSON: every field of the dataclass, numbers rounded so the file is stable."""
-
-        def plain(value: object) -> object:
-            if isinstance(value, np.ndarray):
-                return [round(float(x), 8) for x in value]
-            if isinstance(value, float):
-                return round(value, 8)
-            if isinstance(value, dict):
-                return {k: plain(v) for k, v in value.items()}
-            return value
-
         return json.dumps({f.name: plain(getattr(self, f.name)) for f in fields(self)}, ensure_ascii=False, indent=1)
 
     def save(self, path: Path) -> None:
@@ -161,13 +163,7 @@ class WordingProbe:
 
     def to_dict(self) -> dict[str, object]:
         """One key per field, numbers rounded so the file is stable."""
-
-        def plain(value: object) -> object:
-            if isinstance(value, np.ndarray):
-                return [round(float(x), 6) for x in value]
-            return round(value, 8) if isinstance(value, float) else value
-
-        return {f.name: plain(getattr(self, f.name)) for f in fields(self)}
+        return {f.name: plain(getattr(self, f.name), 6) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> WordingProbe:
@@ -205,7 +201,7 @@ class NeighbourMemory:
         """(share of the nearest questions the plans did not answer, best similarity to an unanswered
         question minus best similarity to an answered one, the probe's score, the wording probe's score
         of `question`)."""
-        wording = self.wording.score(question) if self.wording.grams else 0.0
+        wording = self.wording.score(question)
         if not len(self.labels) or self.vectors.shape[1] != len(vector):
             return 0.0, 0.0, 0.0, wording
         sims = self.vectors @ vector

@@ -174,7 +174,7 @@ def test_the_wording_probe_learns_how_unanswered_questions_are_worded():
     above one worded like the answered ones; it learns the words, nobody lists them. Its sklearn fit and
     its plain-arithmetic score agree."""
     answered = [q for q, _, _ in TINY_QA]
-    unanswered = TINY_UNANSWERABLE + ["청년센터 전화번호 뭐예요?", "노인 일자리 전화번호 있어요?", "일자리센터 홈페이지 주소 알려주세요"]
+    unanswered = [*TINY_UNANSWERABLE, "청년센터 전화번호 뭐예요?", "노인 일자리 전화번호 있어요?", "일자리센터 홈페이지 주소 알려주세요"]
     labels = np.array([0] * len(answered) + [1] * len(unanswered))
     probe = WordingProbe.fit(answered + unanswered, labels)
     assert probe.score("청년도전지원사업 전화번호 알려주세요") > probe.score("청년도전지원사업 인센티브 얼마예요?")
