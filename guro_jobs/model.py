@@ -214,10 +214,12 @@ class NeighbourMemory:
         return float(self.labels[near].mean()), gap, probe, wording
 
     def fitted(self) -> NeighbourMemory:
-        """The memory with both probes fitted on its own questions (needs both kinds of question)."""
+        """The memory with both probes fitted on its own questions (needs both kinds of question); a
+        wording probe it already holds is kept (it does not depend on the embedder)."""
         from sklearn.linear_model import LogisticRegression  # training and re-embedding only
 
-        self.wording = WordingProbe.fit(self.questions, self.labels) if self.questions else WordingProbe()
+        if not self.wording.grams and self.questions:
+            self.wording = WordingProbe.fit(self.questions, self.labels)
         if len(set(self.labels.tolist())) < 2:
             self.probe, self.probe_intercept = np.zeros(self.vectors.shape[1] if self.vectors.ndim == 2 else 0), 0.0
             return self
@@ -271,7 +273,7 @@ class NeighbourMemory:
             raise ModelError(f"{path}: decline memory is inconsistent; run `python -m eval train`")
         if embedder.id and made_by != embedder.id and texts:
             vectors = np.asarray(embedder.queries(texts), dtype=np.float32)
-            return cls(texts, labels, vectors, embedder.id, version, questions=questions).fitted()
+            return cls(texts, labels, vectors, embedder.id, version, questions=questions, wording=wording).fitted()
         if n and not dim:
             raise ModelError(f"{path}: decline memory has no vectors; run `python -m eval train`")
         vectors = raw.reshape(n, dim)

@@ -165,6 +165,7 @@ def test_the_decline_memory_is_reproducible_saved_and_read_back(tiny_kb, tmp_pat
     assert remade.embedder == tiny_kb.embedder.id
     assert np.allclose(remade.vectors, tiny_kb.embedder.queries(memory.texts))
     assert len(remade.probe) == tiny_kb.embedder.dim
+    assert remade.wording.grams == memory.wording.grams and np.array_equal(remade.wording.coef, memory.wording.coef)
     with pytest.raises(ModelError, match="python -m eval train"):
         NeighbourMemory.load(path, "decline-0", tiny_kb.embedder)
 
