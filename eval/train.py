@@ -372,7 +372,7 @@ def question_memory(examples: list[Example], assistant: Assistant) -> NeighbourM
     """Every training question by what it asks (embedded as at serving), labelled 1 when unanswerable."""
     vectors = np.vstack([e.evidence.candidates.asked_vector for e in examples]).astype(np.float32)
     labels = np.array([0 if e.item.answerable else 1 for e in examples], np.int8)
-    texts = [e.evidence.question.asked for e in examples]
+    texts = [e.evidence.question.embedded_texts()[2] for e in examples]
     questions = [e.evidence.question.text for e in examples]
     return NeighbourMemory(texts, labels, vectors, assistant.kb.embedder.id, DECLINE_VERSION, questions=questions).fitted()
 

@@ -22,7 +22,7 @@ from guro_jobs.understand import Question
 from knowledge.lexicon import Lexicon
 from knowledge.store import KnowledgeBase
 
-DECLINE_VERSION = "decline-11"
+DECLINE_VERSION = "decline-12"
 
 
 @dataclass

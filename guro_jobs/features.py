@@ -23,8 +23,8 @@ from knowledge.lexicon import load as load_lexicon
 from knowledge.names import NameMatch
 from knowledge.store import KnowledgeBase
 
-FEATURE_VERSION = "units-7"
-SECTION_VERSION = "sections-6"
+FEATURE_VERSION = "units-8"
+SECTION_VERSION = "sections-7"
 KINDS: tuple[str, ...] = get_args(UnitKind)
 PART_ROLES: tuple[str, ...] = tuple(role for role in get_args(PartRole) if role != "other")
 BLOCK_ROLES = ("background", "overview", "yearly", "budget")  # roles of knowledge/lexicon/blocks.tsv a section has

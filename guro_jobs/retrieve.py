@@ -51,9 +51,10 @@ def _normalised(scores: dict[int, float]) -> dict[int, float]:
 
 def retrieve(question: Question, kb: KnowledgeBase, documents: list[str] | None = None) -> Candidates:
     """Candidates for one question; `documents` limits them to some plans (None: every plan)."""
-    vector = kb.embedder.query(question.query)
-    main = kb.embedder.query(question.main) if question.main != question.query else vector
-    asked = kb.embedder.query(question.asked) if question.asked != question.main else main
+    query_text, main_text, asked_text = question.embedded_texts()
+    vector = kb.embedder.query(query_text)
+    main = kb.embedder.query(main_text) if main_text != query_text else vector
+    asked = kb.embedder.query(asked_text) if asked_text != main_text else main
     unit_dense = kb.vectors @ vector
     # The same text gives the same vector: its cosines are computed once.
     main_dense = kb.vectors @ main if main is not vector else unit_dense

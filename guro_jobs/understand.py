@@ -58,8 +58,8 @@ def main_clause(text: str, lexicon: Lexicon) -> str:
 class Question:
     text: str
     query: str  # what the embedder reads
-    main: str  # the question proper (no background clauses), embedded too
-    asked: str  # … without the program names it gives: the detail asked about a program, embedded too
+    main: str  # the question proper (no background clauses)
+    asked: str  # … without the program names it gives: the detail asked about a program
     tokens: list[tuple[str, str]]  # Kiwi content words with tags
     terms: list[str]  # BM25 terms: content words and their plan-register expansions
     expansions: list[str]  # the plan-register words the lexicon gave for everyday or English words
@@ -73,6 +73,7 @@ class Question:
     other_places: list[str] = field(default_factory=list)  # … that no loaded plan is issued by
     own_places: list[str] = field(default_factory=list)  # places the loaded plans cover
     years: list[int] = field(default_factory=list)
+    background: bool = False  # background clauses were cut off: the question proper differs from the text
     documents: list[str] = field(default_factory=list)  # plans the question points at (by year or place)
     national: list[str] = field(default_factory=list)  # national programs named that no plan mentions
     refer: bool = False
@@ -94,6 +95,14 @@ class Question:
     def asks_eligibility(self) -> bool:
         """Whether it asks if someone can take part: a yes/no question, or one about the target or age."""
         return self.yesno or bool({"target", "age"} & set(self.slots))
+
+    def embedded_texts(self) -> tuple[str, str, str]:
+        """The texts embedded for the query, the question proper and what is asked. The question
+        proper is embedded apart only when background clauses were cut off; otherwise the query (the
+        whole question) stands for it, and for what is asked when no program name was taken out."""
+        main = self.main if self.background else self.query
+        asked = self.asked if self.asked != self.main else main
+        return self.query, main, asked
 
 
 def without_names(text: str, names: list[NameMatch]) -> str:
@@ -185,6 +194,7 @@ def understand(
         asker=_asker(text, lexicon, names),
         has_korean=bool(re.search(r"[가-힣]", text)),
         history=list(history),
+        background=main != text,
     )
     if question.expansions:
         # The plan's own words for the everyday ones steer the embedding towards how the plan says it.

@@ -130,6 +130,19 @@ def test_this_year_is_read_as_the_plans_own_year(assistant):
     assert f"{year}년" not in named.query.replace(f"{year - 1}년", "")  # an explicit year wins
 
 
+def test_the_question_proper_is_embedded_apart_only_when_background_was_cut_off(assistant):
+    from guro_jobs.understand import understand
+
+    plain = understand("안심일자리 알바 몇 살부터 돼요?", [], assistant.kb, assistant.lexicon)
+    assert not plain.background and plain.query != plain.main  # the query carries the plan's words
+    query, main, asked = plain.embedded_texts()
+    assert main == query  # one text, one vector: no second encode of the same question
+    told = understand("저 52살인데 작년에 퇴직했어요. 중장년 일자리센터 어디 있어요?", [], assistant.kb, assistant.lexicon)
+    query, main, asked = told.embedded_texts()
+    assert told.background and main == told.main and main != query and "퇴직" not in main
+    assert asked == told.asked and "중장년" not in asked  # what is asked: the program's name taken out
+
+
 def test_an_asked_value_the_quoted_lines_do_not_state_is_named(assistant):
     from guro_jobs.compose import compose_answer, unstated
 
